@@ -23,6 +23,8 @@ export interface ServerConfig {
   stopGraceMs: number;
   startupTimeoutMs: number;
   queueLimit: number;
+  /** Longest wait for a slot at max instances before 429; undefined = the request timeout. */
+  maxQueueWaitMs: number | undefined;
   hostMemoryShare: number;
   logRetentionMs: number;
   /** Deploy the folders under examples/ at start. */
@@ -44,6 +46,7 @@ export const SERVER_FLAGS: FlagSpecs = {
   'stop-grace': { type: 'string', metavar: 'DURATION', help: 'SIGTERM to SIGKILL (default 10s)' },
   'startup-timeout': { type: 'string', metavar: 'DURATION', help: 'how long an instance may take to listen (default 240s)' },
   'queue-limit': { type: 'string', metavar: 'N', help: 'requests that may wait per revision (default 10000)' },
+  'max-queue-wait': { type: 'string', metavar: 'DURATION', help: 'answer 429 after this long waiting at max instances (default: the request timeout)' },
   'host-memory-share': { type: 'string', metavar: 'FRACTION', help: "share of this machine's memory instances may claim (default 0.8)" },
   'log-retention': { type: 'string', metavar: 'DURATION', help: 'keep logs this long (default 720h = 30 days)' },
   examples: { type: 'bool', help: 'deploy the examples/ folders at start and print their URLs' },
@@ -102,6 +105,7 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConf
     stopGraceMs: duration('stop-grace', str(p, 'stop-grace'), '10s', 0, 3600_000),
     startupTimeoutMs: duration('startup-timeout', str(p, 'startup-timeout'), '240s', 100, 3600_000),
     queueLimit,
+    maxQueueWaitMs: str(p, 'max-queue-wait') === undefined ? undefined : duration('max-queue-wait', str(p, 'max-queue-wait'), '', 1, 3600_000),
     hostMemoryShare: share,
     logRetentionMs: duration('log-retention', str(p, 'log-retention'), '720h', 60_000, 3650 * 24 * 3600_000),
     examples: bool(p, 'examples') ?? false,

@@ -142,6 +142,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     now: () => clock.now(),
     random,
     control: controlHandler,
+    ...(cfg.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: cfg.maxQueueWaitMs } : {}),
   });
   port = await front.listen();
   urlBase.port = port;

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { KumoError } from '../../shared/errors.js';
 import { forEachLine } from '../lines.js';
@@ -29,6 +30,16 @@ interface Managed {
   pid: number;
   exited: Promise<ExitInfo>;
   frozen: boolean;
+}
+
+/** `exited with code 1`, `was killed by SIGKILL`; a shell's 128+N code is read as signal N. */
+export function exitReason(code: number | null, signal: string | null): string {
+  if (signal) return `was killed by ${signal}`;
+  if (code !== null && code > 128 && code < 128 + 65) {
+    const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+    if (name) return `was killed by ${name} (exit code ${code})`;
+  }
+  return `exited with code ${String(code)}`;
 }
 
 export interface ProcessRuntimeOptions {
@@ -88,7 +99,7 @@ export class ProcessRuntime implements Runtime {
           code,
           signal,
           oomKilled: false,
-          reason: signal ? `was killed by ${signal}` : `exited with code ${String(code)}`,
+          reason: exitReason(code, signal),
         });
       });
     });

@@ -22,7 +22,12 @@ export function commandForSource(dir: string, command?: string[], args?: string[
     }
     const start = pkg.scripts?.start;
     // `npm start` would add npm's own start-up time to every cold start; run the script directly.
-    if (start) return ['/bin/sh', '-c', args && args.length > 0 ? `${start} "$@"` : start, 'sh', ...(args ?? [])];
+    if (start) {
+      // A single command is exec'ed so signals reach the app itself, not a shell around it.
+      const simple = !/[;&|<>()$`\n]/.test(start);
+      const script = `${simple ? 'exec ' : ''}${start}${args && args.length > 0 ? ' "$@"' : ''}`;
+      return ['/bin/sh', '-c', script, 'sh', ...(args ?? [])];
+    }
     if (pkg.main && existsSync(join(dir, pkg.main))) return [process.execPath, pkg.main, ...(args ?? [])];
   }
   for (const f of ENTRY_FILES) {

@@ -37,6 +37,8 @@ export interface FrontDoorOptions {
   /** Observes every finished call (request logs, metrics). */
   events?: CallEvents;
   maxBodyBytes?: number;
+  /** Longest wait for a slot while a revision is at max instances before 429 (default: the request timeout). */
+  maxQueueWaitMs?: number;
 }
 
 interface Routed {
@@ -120,7 +122,7 @@ export class FrontDoor {
     }
     const body = h.chunked ? 'chunked' : h.contentLength ? 'stream' : 'none';
     const call = new ProxyCall(req, res, routed.pool, routed.headers, body, this.maxBody, this.events, this.o.now());
-    call.start(routed.pool.settings.timeoutMs);
+    call.start(routed.pool.settings.timeoutMs, this.o.maxQueueWaitMs);
   }
 
   private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

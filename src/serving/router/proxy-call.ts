@@ -70,7 +70,11 @@ export class ProxyCall implements Waiter {
     this.startedAt = nowMs;
   }
 
-  start(timeoutMs: number): void {
+  /**
+   * `maxQueueWaitMs`: how long a request may wait for a slot while the revision is at max
+   * instances before it gets 429, when that is shorter than the request timeout.
+   */
+  start(timeoutMs: number, maxQueueWaitMs = Infinity): void {
     this.timer = setTimeout(() => this.onTimeout(), timeoutMs);
     this.res.once('close', () => this.onClientClose());
     const slot = this.pool.tryAcquire();
@@ -79,6 +83,15 @@ export class ProxyCall implements Waiter {
       return;
     }
     this.enqueuedAt = Date.now();
+    if (maxQueueWaitMs < timeoutMs) {
+      const t = setTimeout(() => {
+        if (!this.slot && !this.finished && this.pool.atMaxInstances) {
+          this.pool.cancel(this);
+          this.fail(this.atMaxError());
+        }
+      }, maxQueueWaitMs);
+      this.res.once('close', () => clearTimeout(t));
+    }
     if (!this.pool.enqueue(this)) {
       this.fail(
         new KumoError('RESOURCE_EXHAUSTED', `too many requests are waiting for ${this.pool.settings.maxInstances} instance(s) of this revision; retry later`, {
@@ -169,18 +182,23 @@ export class ProxyCall implements Waiter {
     if (!this.slot) {
       this.pool.cancel(this);
       if (this.pool.atMaxInstances) {
-        this.fail(
-          new KumoError('RESOURCE_EXHAUSTED', `no instance had a free slot within the request timeout: the revision is at its maximum of ${this.pool.settings.maxInstances} instance(s); raise --max-instances or --concurrency`, {
-            retryAfterSec: 1,
-          }),
-        );
+        this.fail(this.atMaxError());
         return;
       }
       this.fail(new KumoError('DEADLINE_EXCEEDED', `no instance was ready within the request timeout of ${this.pool.settings.timeoutMs / 1000} s`));
       return;
     }
-    this.abortUpstream?.(new KumoError('DEADLINE_EXCEEDED', 'request timeout'));
+    const abort = this.abortUpstream;
     this.fail(new KumoError('DEADLINE_EXCEEDED', `the request took longer than its timeout of ${this.pool.settings.timeoutMs / 1000} s (--timeout); the upstream request was aborted`));
+    abort?.(new KumoError('DEADLINE_EXCEEDED', 'request timeout'));
+  }
+
+  private atMaxError(): KumoError {
+    return new KumoError(
+      'RESOURCE_EXHAUSTED',
+      `no instance had a free slot in time: the revision is at its maximum of ${this.pool.settings.maxInstances} instance(s), all busy; raise --max-instances or --concurrency, or retry later`,
+      { retryAfterSec: 1 },
+    );
   }
 
   private onClientClose(): void {
