@@ -3,7 +3,7 @@
  * app's lines by trace id) and the system log (`varlog/system` on Cloud Run: instance start
  * with its reason, stop, crash, OOM). Pure: the caller supplies time and ids.
  */
-import type { LogEntry, Severity } from '../log.types.js';
+import type { HttpRequestLog, LogEntry, Severity } from '../log.types.js';
 import type { ParsedLine } from './parse-line.js';
 import type { TraceContext } from './trace.js';
 import { traceResourceName } from './trace.js';
@@ -62,32 +62,40 @@ export function requestSeverity(status: number): Severity {
   return 'INFO';
 }
 
+/** Seconds with an `s` suffix, trailing zeros dropped: 12.5 ms → `0.0125s`. */
+function latencyText(ms: number): string {
+  return `${(ms / 1000).toFixed(6).replace(/\.?0+$/, '')}s`;
+}
+
 export function requestLogEntry(r: RequestFacts, origin: EntryOrigin): LogEntry {
-  return {
+  // Plain assignments rather than conditional spreads: this runs once per request.
+  const http: HttpRequestLog = {
+    requestMethod: r.method,
+    requestUrl: r.url,
+    status: r.status,
+    requestSize: String(r.requestBytes),
+    responseSize: String(r.responseBytes),
+    latency: latencyText(r.latencyMs),
+  };
+  if (r.userAgent !== undefined) http.userAgent = r.userAgent;
+  if (r.remoteIp !== undefined) http.remoteIp = r.remoteIp;
+  if (r.referer !== undefined) http.referer = r.referer;
+  if (r.protocol !== undefined) http.protocol = r.protocol;
+  const entry: LogEntry = {
     insertId: origin.insertId,
     timestamp: rfc3339Micros(r.timeMs),
     timeMs: r.timeMs,
     severity: requestSeverity(r.status),
     kind: 'requests',
     service: origin.service,
-    ...(origin.revision !== undefined ? { revision: origin.revision } : {}),
-    ...(origin.instanceId !== undefined ? { instanceId: origin.instanceId } : {}),
-    httpRequest: {
-      requestMethod: r.method,
-      requestUrl: r.url,
-      status: r.status,
-      requestSize: String(r.requestBytes),
-      responseSize: String(r.responseBytes),
-      latency: `${(r.latencyMs / 1000).toFixed(6).replace(/\.?0+$/, '')}s`,
-      ...(r.userAgent !== undefined ? { userAgent: r.userAgent } : {}),
-      ...(r.remoteIp !== undefined ? { remoteIp: r.remoteIp } : {}),
-      ...(r.referer !== undefined ? { referer: r.referer } : {}),
-      ...(r.protocol !== undefined ? { protocol: r.protocol } : {}),
-    },
+    httpRequest: http,
     trace: traceResourceName(r.project, r.trace.traceId),
     spanId: r.trace.spanId,
     traceSampled: r.trace.sampled,
   };
+  if (origin.revision !== undefined) entry.revision = origin.revision;
+  if (origin.instanceId !== undefined) entry.instanceId = origin.instanceId;
+  return entry;
 }
 
 export type SystemEvent =

@@ -145,12 +145,17 @@ describe('trace context', () => {
       fills++;
       buf.fill(fills === 1 ? 0 : 7);
     }, 32);
-    expect(zeros.spanId()).toBe('0707070707070707'); // the all-zero first pool is skipped
+    // The all-zero first pool is skipped; span ids keep their top 11 bits clear (exact decimals).
+    expect(zeros.spanId()).toBe('0007070707070707');
+    const big = { traceId: 'c'.repeat(32), spanId: 'ffffffffffffffff', sampled: true, generated: false };
+    expect(traceHeaders(big)['x-cloud-trace-context']).toBe(`${'c'.repeat(32)}/18446744073709551615;o=1`);
+    expect(traceHeaders({ ...big, spanId: '001fffffffffffff' })['x-cloud-trace-context']).toBe(`${'c'.repeat(32)}/9007199254740991;o=1`);
     const ids = randomIdSource((buf) => randomFillSync(buf));
     const seen = new Set<string>();
     for (let i = 0; i < 1000; i++) {
       const t = ids.traceId();
       expect(t).toMatch(/^[0-9a-f]{32}$/);
+      expect(ids.spanId()).toMatch(/^00[01][0-9a-f]{13}$/);
       seen.add(t);
     }
     expect(seen.size).toBe(1000);
