@@ -46,6 +46,7 @@ describe('resolveScalingSettings', () => {
         'autoscaling.knative.dev/panic-threshold-percentage': '300',
         'autoscaling.knative.dev/scale-down-delay': '15s',
         'autoscaling.knative.dev/target-burst-capacity': '-1',
+        'autoscaling.knative.dev/scale-to-zero-pod-retention-period': '5m',
         'autoscaling.knative.dev/class': 'kpa.autoscaling.knative.dev',
         'autoscaling.knative.dev/metric': 'concurrency',
       },
@@ -65,6 +66,7 @@ describe('resolveScalingSettings', () => {
       panicThreshold: 3,
       scaleDownDelayMs: 15_000,
       targetBurstCapacity: -1,
+      idleGraceMs: 300_000,
     });
     const camel = resolveScalingSettings({ 'autoscaling.knative.dev/minScale': '4' }, {}, D);
     expect(camel.settings.minScale).toBe(4);

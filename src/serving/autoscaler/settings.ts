@@ -14,6 +14,8 @@ export const EXTRA_SCALING_KEYS = {
   targetBurstCapacity: 'autoscaling.knative.dev/target-burst-capacity',
   metric: 'autoscaling.knative.dev/metric',
   class: 'autoscaling.knative.dev/class',
+  /** Knative keeps the last pod this long after deciding on zero; kumo reads it as the idle grace. */
+  scaleToZeroRetention: 'autoscaling.knative.dev/scale-to-zero-pod-retention-period',
 } as const;
 
 const KPA_CLASS = 'kpa.autoscaling.knative.dev';
@@ -153,6 +155,7 @@ const ANNOTATION_RANGES = {
   panicWindowPercentage: { min: 1, max: 100 },
   panicThresholdPercentage: { min: 110, max: 1000 },
   scaleDownDelayMs: { min: 0, max: 3_600_000 },
+  idleGraceMs: { min: 0, max: 3_600_000 },
   targetBurstCapacity: { min: -1, max: Infinity },
 } satisfies Record<string, Range>;
 
@@ -249,6 +252,7 @@ export function resolveScalingSettings(
   const panicThresholdPct = number(KEYS.panicThresholdPercentage, ANNOTATION_RANGES.panicThresholdPercentage);
   const scaleDownDelayMs = duration(KEYS.scaleDownDelay, ANNOTATION_RANGES.scaleDownDelayMs);
   const tbc = number(EXTRA_SCALING_KEYS.targetBurstCapacity, ANNOTATION_RANGES.targetBurstCapacity);
+  const idleGraceMs = duration(EXTRA_SCALING_KEYS.scaleToZeroRetention, ANNOTATION_RANGES.idleGraceMs);
 
   let resolvedMax = maxScale ?? defaults.maxScale;
   const limit = defaults.maxScaleLimit;
@@ -291,7 +295,7 @@ export function resolveScalingSettings(
     panicThreshold: (panicThresholdPct ?? defaults.panicThresholdPercentage) / 100,
     maxScaleUpRate: defaults.maxScaleUpRate,
     maxScaleDownRate: defaults.maxScaleDownRate,
-    idleGraceMs: defaults.idleGraceMs,
+    idleGraceMs: idleGraceMs ?? defaults.idleGraceMs,
     scaleDownDelayMs: scaleDownDelayMs ?? defaults.scaleDownDelayMs,
     initialScale: initialScale ?? defaults.initialScale,
     activationScale: activationScale ?? 1,
