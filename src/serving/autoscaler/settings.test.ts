@@ -114,6 +114,20 @@ describe('resolveScalingSettings', () => {
     expect(settings.stableWindowMs).toBe(60_000);
   });
 
+  it('names misspelt or unsupported autoscaling keys instead of ignoring them', () => {
+    const r = resolveScalingSettings(
+      { 'autoscaling.knative.dev/minscale': '1', 'autoscaling.knative.dev/metric-aggregation-algorithm': 'weighted' },
+      {},
+      D,
+    );
+    expect(r.violations.map((v) => v.description)).toEqual([
+      'is not a key kumo reads; did you mean "autoscaling.knative.dev/minScale"?',
+      expect.stringContaining('is not a key kumo reads; supported: minScale, maxScale, min-scale'),
+    ]);
+    // Other prefixes are not ours to judge.
+    expect(resolveScalingSettings({ 'example.com/anything': 'x' }, {}, D).violations).toEqual([]);
+  });
+
   it('checks min against max and both spellings against each other', () => {
     const r = resolveScalingSettings(
       {

@@ -19,6 +19,10 @@ export const EXTRA_SCALING_KEYS = {
 } as const;
 
 const KPA_CLASS = 'kpa.autoscaling.knative.dev';
+const AUTOSCALING_PREFIX = 'autoscaling.knative.dev/';
+const KNOWN_KEYS: ReadonlySet<string> = new Set(
+  [...Object.values(KEYS), ...Object.values(EXTRA_SCALING_KEYS)].filter((k) => k.startsWith(AUTOSCALING_PREFIX)),
+);
 
 /** Everything `decideScale` needs, in plain units. */
 export interface ScalingSettings {
@@ -219,6 +223,18 @@ export function resolveScalingSettings(
     }
     return b ?? a;
   };
+
+  // A misspelt key would otherwise be ignored without a word: name it and the likely intent.
+  for (const key of Object.keys(ann)) {
+    if (!key.startsWith(AUTOSCALING_PREFIX) || KNOWN_KEYS.has(key)) continue;
+    const near = [...KNOWN_KEYS].find((k) => k.toLowerCase().replace(/-/g, '') === key.toLowerCase().replace(/-/g, ''));
+    violations.push({
+      field: field(key),
+      description: near
+        ? `is not a key kumo reads; did you mean "${near}"?`
+        : `is not a key kumo reads; supported: ${[...KNOWN_KEYS].map((k) => k.slice(AUTOSCALING_PREFIX.length)).join(', ')}`,
+    });
+  }
 
   const cls = ann[EXTRA_SCALING_KEYS.class];
   if (cls !== undefined && cls !== KPA_CLASS) {

@@ -94,6 +94,18 @@ describe('BillingMeter, request-based', () => {
   });
 });
 
+describe('BillingMeter, instance ids', () => {
+  it('keeps the usage of a stopped instance whose id is reused before the flush', () => {
+    const meter = new BillingMeter();
+    const a = meter.instanceStarting(info(), 0);
+    a.ready(100);
+    a.stopped(100);
+    const b = meter.instanceStarting(info(), 200);
+    b.ready(500);
+    expect(billed(meter.flush(1000))).toBe(100 + 300);
+  });
+});
+
 describe('BillingMeter, instance-based', () => {
   it('bills the whole lifetime, idle or not', () => {
     const meter = new BillingMeter();

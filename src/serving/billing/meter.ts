@@ -195,10 +195,13 @@ export class InstanceMeter {
 /** All instances' meters. The by-id methods suit callers that keep no handle. */
 export class BillingMeter {
   private readonly instances = new Map<string, InstanceMeter>();
+  /** Stopped meters replaced by a new instance of the same id before a flush collected them. */
+  private readonly retired: InstanceMeter[] = [];
 
   instanceStarting(info: InstanceBillingInfo, nowMs: number): InstanceMeter {
     const existing = this.instances.get(info.instanceId);
     if (existing && !existing.isStopped) return existing;
+    if (existing) this.retired.push(existing);
     const meter = new InstanceMeter({ ...info }, nowMs);
     this.instances.set(info.instanceId, meter);
     return meter;
@@ -231,6 +234,10 @@ export class BillingMeter {
   /** Usage since the last flush, one record per instance with any; forgets stopped instances. */
   flush(nowMs: number): UsageRecord[] {
     const out: UsageRecord[] = [];
+    for (const meter of this.retired.splice(0)) {
+      const record = meter.flush(nowMs);
+      if (record) out.push(record);
+    }
     for (const [id, meter] of this.instances) {
       const record = meter.flush(nowMs);
       if (record) out.push(record);
