@@ -62,5 +62,10 @@ export interface LogEntry {
   /** `projects/P/traces/TRACE_ID`. */
   trace?: string;
   spanId?: string;
+  traceSampled?: boolean;
   labels?: Record<string, string>;
+  /** Where in the app's code the entry came from (`logging.googleapis.com/sourceLocation`). */
+  sourceLocation?: { file?: string; line?: string; function?: string };
+  /** A long-running operation the entry belongs to (`logging.googleapis.com/operation`). */
+  operation?: { id?: string; producer?: string; first?: boolean; last?: boolean };
 }
