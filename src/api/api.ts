@@ -6,7 +6,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerFrom } from '../auth/tokens.js';
 import type { TokenClaims } from '../auth/tokens.js';
 import { KumoError } from '../shared/errors.js';
-import { parseDurationMs } from '../shared/units.js';
 import type { LogStore } from '../observability/logs/log.store.js';
 import { matches } from '../observability/logs/log.store.js';
 import type { LogKind, Severity } from '../observability/log.types.js';
@@ -15,7 +14,7 @@ import type { Dispatchers } from '../serving/dispatcher/dispatchers.js';
 import type { ServingController } from '../serving/serving.controller.js';
 import type { ServiceInput } from '../serving/service.types.js';
 import type { SourceStore } from '../serving/source.store.js';
-import { readJson, Routes, sendApiError, sendJson } from './http.js';
+import { readJson, Routes, sendApiError, sendJson, timeParam } from './http.js';
 
 export interface ApiOptions {
   control: ServingController;
@@ -55,16 +54,6 @@ function severityParam(url: URL): Severity | undefined {
   return s;
 }
 
-/** `since` as an RFC 3339 time or a duration back from now (`10m`). */
-function sinceParam(url: URL, now: number): number | undefined {
-  const v = url.searchParams.get('since');
-  if (v === null) return undefined;
-  const d = parseDurationMs(v);
-  if (d !== undefined) return now - d;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new KumoError('INVALID_ARGUMENT', `since must be a time (2026-01-02T15:04:05Z) or a duration back from now (10m, 2h); got "${v}"`, { field: 'since' });
-  return t;
-}
 
 export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = new Routes();
@@ -118,7 +107,7 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
   routes.add('GET', '/api/services/:name/logs', (_req, res, p, url) => {
     const service = p.name ?? '';
     const severity = severityParam(url);
-    const since = sinceParam(url, o.now());
+    const since = timeParam(url, 'since', o.now());
     const revision = url.searchParams.get('revision') ?? undefined;
     const kinds = url.searchParams.get('kinds')?.split(',') as LogKind[] | undefined;
     const entries = o.logs.query({

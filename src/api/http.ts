@@ -1,6 +1,7 @@
 /** Small HTTP helpers for kumo's JSON API: read a bounded JSON body, answer JSON or a coded error. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asKumoError, httpStatusOf, KumoError } from '../shared/errors.js';
+import { parseDurationMs } from '../shared/units.js';
 
 export const MAX_JSON_BYTES = 4 * 1024 * 1024;
 
@@ -103,4 +104,18 @@ function matchParts(pattern: string[], parts: string[]): Params | undefined {
     else if (p !== part) return undefined;
   }
   return parts.length === pattern.length ? params : undefined;
+}
+
+/** A time query parameter: an RFC 3339 time, or a duration back from now (`10m`, `7d` as `168h`). */
+export function timeParam(url: URL, name: string, now: number): number | undefined {
+  const v = url.searchParams.get(name);
+  if (v === null) return undefined;
+  const days = /^(\d+)d$/.exec(v);
+  const d = days ? Number(days[1]) * 86_400_000 : parseDurationMs(v);
+  if (d !== undefined) return now - d;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) {
+    throw new KumoError('INVALID_ARGUMENT', `${name} must be a time (2026-01-02T15:04:05Z) or a duration back from now (10m, 2h, 7d); got "${v}"`, { field: name });
+  }
+  return t;
 }

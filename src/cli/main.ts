@@ -14,6 +14,7 @@ import { configGet, configList, printAccessToken, printIdentityToken } from './c
 import type { Command } from './commands/context.js';
 import { deploy, DEPLOY_FLAGS } from './commands/deploy.js';
 import { logsRead, logsTail } from './commands/logs.js';
+import { billingReportCmd, metricsCmd } from './commands/billing.js';
 import {
   getIamPolicy,
   iamBinding,
@@ -63,6 +64,30 @@ const TREE: Record<string, Leaf> = {
   'run services add-iam-policy-binding': { summary: 'let a member invoke a service', usage: 'kumo run services add-iam-policy-binding NAME --member M --role roles/run.invoker', flags: IAM_FLAGS, run: (c) => iamBinding(c, true) },
   'run services remove-iam-policy-binding': { summary: 'stop a member invoking a service', usage: 'kumo run services remove-iam-policy-binding NAME --member M --role roles/run.invoker', flags: IAM_FLAGS, run: (c) => iamBinding(c, false) },
   'run services get-iam-policy': { summary: "show who may invoke a service", usage: 'kumo run services get-iam-policy NAME', flags: COMMON, run: getIamPolicy },
+  'run services metrics': {
+    summary: "a service's metrics over time (request_count, request_latencies, instance_count, …)",
+    usage: 'kumo run services metrics NAME [--metric request_count] [--since 1h] [--step 1m]',
+    flags: {
+      ...COMMON,
+      metric: { type: 'string', metavar: 'NAME', help: 'request_count (default), request_latencies, container/instance_count, …' },
+      since: { type: 'string', metavar: 'TIME', help: 'start: a time or a duration ago (default 1h)' },
+      until: { type: 'string', metavar: 'TIME', help: 'end (default now)' },
+      step: { type: 'string', metavar: 'DURATION', help: 'point width' },
+      revision: { type: 'string', metavar: 'REVISION', help: 'only this revision' },
+    },
+    run: metricsCmd,
+  },
+  'billing report': {
+    summary: 'usage in vCPU-seconds, GiB-seconds and requests, priced like Cloud Run',
+    usage: 'kumo billing report [--service NAME] [--since TIME] [--until TIME]',
+    flags: {
+      ...COMMON,
+      service: { type: 'string', metavar: 'NAME', help: 'only this service' },
+      since: { type: 'string', metavar: 'TIME', help: 'start: a time or a duration ago (default: start of this month)' },
+      until: { type: 'string', metavar: 'TIME', help: 'end (default now)' },
+    },
+    run: billingReportCmd,
+  },
   'run revisions list': { summary: 'list revisions', usage: 'kumo run revisions list [--service NAME]', flags: { ...COMMON, service: { type: 'string', metavar: 'NAME', help: 'only this service' } }, run: revisionsList },
   'run revisions describe': { summary: 'show a revision', usage: 'kumo run revisions describe NAME', flags: COMMON, run: revisionsDescribe },
   'run revisions delete': { summary: 'delete a revision that serves no traffic', usage: 'kumo run revisions delete NAME', flags: COMMON, run: revisionsDelete },

@@ -20,6 +20,11 @@ export interface ServerConfig {
   region: string;
   domain: string;
   idleGraceMs: number;
+  /** The autoscaler's stable window (panic window is 10 % of it) and decision period. */
+  stableWindowMs: number;
+  scaleTickMs: number;
+  /** Metric resolution and billing flush period. */
+  metricsStepMs: number;
   stopGraceMs: number;
   startupTimeoutMs: number;
   queueLimit: number;
@@ -43,6 +48,9 @@ export const SERVER_FLAGS: FlagSpecs = {
   region: { type: 'string', metavar: 'REGION', help: 'default region (env KUMO_REGION, default us-central1)' },
   domain: { type: 'string', metavar: 'DOMAIN', help: 'services answer at NAME.DOMAIN (default localhost)' },
   'idle-grace': { type: 'string', metavar: 'DURATION', help: 'keep an idle instance this long before scaling it down (default 30s)' },
+  'stable-window': { type: 'string', metavar: 'DURATION', help: "the autoscaler's stable window, 6s-1h (default 60s; panic window is 10 % of it)" },
+  'scale-tick': { type: 'string', metavar: 'DURATION', help: 'how often the autoscaler decides (default 2s)' },
+  'metrics-step': { type: 'string', metavar: 'DURATION', help: 'metric resolution and billing flush period (default 10s)' },
   'stop-grace': { type: 'string', metavar: 'DURATION', help: 'SIGTERM to SIGKILL (default 10s)' },
   'startup-timeout': { type: 'string', metavar: 'DURATION', help: 'how long an instance may take to listen (default 240s)' },
   'queue-limit': { type: 'string', metavar: 'N', help: 'requests that may wait per revision (default 10000)' },
@@ -102,6 +110,9 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConf
     region,
     domain,
     idleGraceMs: duration('idle-grace', str(p, 'idle-grace'), '30s', 100, 24 * 3600_000),
+    stableWindowMs: duration('stable-window', str(p, 'stable-window'), '60s', 1000, 3600_000),
+    scaleTickMs: duration('scale-tick', str(p, 'scale-tick'), '2s', 100, 60_000),
+    metricsStepMs: duration('metrics-step', str(p, 'metrics-step'), '10s', 1000, 3600_000),
     stopGraceMs: duration('stop-grace', str(p, 'stop-grace'), '10s', 0, 3600_000),
     startupTimeoutMs: duration('startup-timeout', str(p, 'startup-timeout'), '240s', 100, 3600_000),
     queueLimit,

@@ -5,9 +5,10 @@
 import { randomInt } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { totalmem } from 'node:os';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createApi } from '../api/api.js';
+import { addTelemetryRoutes } from '../api/telemetry.routes.js';
 import { sendApiError } from '../api/http.js';
 import { ACCESS_AUDIENCE, loadOrCreateKeys, verifyToken } from '../auth/tokens.js';
 import type { SigningKeys } from '../auth/tokens.js';
@@ -23,7 +24,10 @@ import { ServingController } from '../serving/serving.controller.js';
 import { ServingStore } from '../serving/serving.store.js';
 import { SourceStore } from '../serving/source.store.js';
 import { systemClock } from '../shared/clock.js';
-import { KumoError } from '../shared/errors.js';
+import { invalidArgument, KumoError } from '../shared/errors.js';
+import { CLOUD_RUN_SCALING_DEFAULTS, validateServerScalingDefaults } from '../serving/autoscaler/index.js';
+import { PROMETHEUS_CONTENT_TYPE } from '../observability/metrics/index.js';
+import { Telemetry } from './telemetry.js';
 import { openDatabase } from '../store/database.js';
 import type { Database } from '../store/database.js';
 import type { ServerConfig } from './config.js';
@@ -71,21 +75,26 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const sources = new SourceStore(cfg.home);
   const store = new ServingStore(db);
   const budget = new HostBudget(Math.floor(totalmem() * cfg.hostMemoryShare));
+  const telemetry = new Telemetry({ db, clock, logs, budget, project: cfg.project, stepMs: cfg.metricsStepMs, requestLogFlushMs: 250, hostCpus: cpus().length });
+  const scaling = { ...CLOUD_RUN_SCALING_DEFAULTS, idleGraceMs: cfg.idleGraceMs, stableWindowMs: cfg.stableWindowMs, tickMs: cfg.scaleTickMs };
+  const scalingProblems = validateServerScalingDefaults(scaling);
+  if (scalingProblems.length > 0) throw invalidArgument(scalingProblems);
   const dispatchers = new Dispatchers({
     clock,
     budget,
     runtimes,
     defaultRuntime: defaultKind,
-    idleGraceMs: cfg.idleGraceMs,
+    scaling,
+    observeMs: 1000,
     stopGraceMs: cfg.stopGraceMs,
     startupTimeoutMs: cfg.startupTimeoutMs,
     queueLimit: cfg.queueLimit,
-    tickMs: Math.max(50, Math.min(1000, Math.floor(cfg.idleGraceMs / 4))),
     logs,
     project: cfg.project,
     region: cfg.region,
     random,
     baseEnv: { GOOGLE_CLOUD_PROJECT: cfg.project },
+    observerFor: (service, revision, settings) => telemetry.observerFor(service, revision, settings),
     workloadFor: async (_rev, settings) => {
       if (settings.sourceDigest) return { kind: 'source', dir: sources.dirFor(settings.sourceDigest) };
       throw new KumoError('FAILED_PRECONDITION', 'image deploys need kumo\'s registry, which this server does not have yet');
@@ -114,11 +123,24 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     dispatchers,
     authenticate,
     now: () => clock.now(),
+    extend: (routes) =>
+      addTelemetryRoutes(routes, {
+        metrics: telemetry.metricsStore,
+        billing: telemetry.billing,
+        now: () => clock.now(),
+        requireService: (name) => void control.getService(name),
+      }),
     info: () => ({ version: VERSION, project: cfg.project, region: cfg.region, url: `http://localhost:${port}`, domain: cfg.domain, runtime: defaultKind, apiPort: cfg.apiPort }),
   });
   const controlHandler = (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
     if (path.startsWith('/api/')) return api(req, res);
+    if (path === '/metrics') {
+      const text = telemetry.prometheus();
+      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+      return;
+    }
     if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end('ok\n');
@@ -142,8 +164,11 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     now: () => clock.now(),
     random,
     control: controlHandler,
+    events: telemetry,
+    traceIds: telemetry.ids,
     ...(cfg.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: cfg.maxQueueWaitMs } : {}),
   });
+  telemetry.watch(dispatchers);
   port = await front.listen();
   urlBase.port = port;
 
@@ -166,6 +191,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
       await front.close();
       await dispatchers.closeAll();
       await control.settled();
+      telemetry.close();
       logs.close();
       db.close();
       rmSync(join(cfg.home, 'server.json'), { force: true });

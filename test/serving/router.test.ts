@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -61,6 +62,11 @@ describe('router', () => {
       pump();
     });
     expect(chunked).toBe(413);
+  });
+
+  it('answers Expect: 100-continue itself (curl sends it for large bodies)', () => {
+    const r = spawnSync('curl', ['-s', '-H', `Host: ${svc}.localhost`, '-H', 'Expect: 100-continue', '--data-binary', 'hello', `http://127.0.0.1:${k.port}/echo`], { encoding: 'utf8' });
+    expect(JSON.parse(r.stdout)).toMatchObject({ bytes: 5, body: 'hello' });
   });
 
   it('passes server-sent events through as they are produced', async () => {

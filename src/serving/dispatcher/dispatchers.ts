@@ -13,20 +13,25 @@ import type { RevisionSettings } from '../revision.settings.js';
 import { instanceId } from '../naming.js';
 import { KEYS } from '../service.types.js';
 import type { HostBudget } from './host-budget.js';
-import { IdleGracePolicy } from './idle-policy.js';
+import { resolveScalingSettings } from '../autoscaler/index.js';
+import type { ServerScalingDefaults } from '../autoscaler/index.js';
+import { containerLogEntry, parseLogLine } from '../../observability/structured/index.js';
+import { KpaPolicy } from './kpa-policy.js';
 import { RevisionPool } from './revision-pool.js';
-import type { InstanceSlot, PoolObserver, ScalePolicy, StartReason } from './revision-pool.js';
+import type { InstanceSlot, PoolObserver, StartReason } from './revision-pool.js';
 
 export interface DispatchersOptions {
   clock: Clock;
   budget: HostBudget;
   runtimes: Partial<Record<RuntimeKind, Runtime>>;
   defaultRuntime: RuntimeKind;
-  idleGraceMs: number;
+  /** Autoscaler defaults (Cloud Run's, with kumo's --idle-grace); annotations override per revision. */
+  scaling: ServerScalingDefaults;
+  /** How often each revision's concurrency is sampled (1 s; Knative's scrape period). */
+  observeMs: number;
   stopGraceMs: number;
   startupTimeoutMs: number;
   queueLimit: number;
-  tickMs: number;
   logs: LogStore;
   project: string;
   region: string;
@@ -35,10 +40,8 @@ export interface DispatchersOptions {
   baseEnv: Record<string, string>;
   /** Where a revision's code comes from: its pinned source folder or image. */
   workloadFor(revision: Revision, settings: RevisionSettings): Promise<InstanceSpec['workload']>;
-  /** Builds the scale policy of a revision; the foundation's idle-grace rule by default. */
-  policyFor?(settings: RevisionSettings): ScalePolicy;
-  /** Extra observers (metrics, billing). */
-  observers?: PoolObserver[];
+  /** Extra observers per revision (metrics, billing). */
+  observerFor?(service: string, revision: string, settings: RevisionSettings): PoolObserver;
 }
 
 const REASON_TEXT: Record<StartReason, string> = {
@@ -51,14 +54,18 @@ const REASON_TEXT: Record<StartReason, string> = {
 
 export class Dispatchers {
   private readonly pools = new Map<string, RevisionPool>();
-  private readonly timer: NodeJS.Timeout;
+  private readonly timers: NodeJS.Timeout[];
   private insertSeq = 0;
 
   constructor(private readonly o: DispatchersOptions) {
-    this.timer = setInterval(() => {
+    const observe = setInterval(() => {
+      for (const p of this.pools.values()) p.observe();
+    }, o.observeMs);
+    const decide = setInterval(() => {
       for (const p of this.pools.values()) p.tick();
-    }, o.tickMs);
-    this.timer.unref();
+    }, o.scaling.tickMs);
+    this.timers = [observe, decide];
+    for (const t of this.timers) t.unref();
   }
 
   /** The runtime a revision runs on, and why, for deploy output. */
@@ -86,7 +93,8 @@ export class Dispatchers {
     const { runtime } = this.runtimeFor(settings);
     const service = revision.metadata.labels[KEYS.serviceLabel] ?? name;
     const configuration = revision.metadata.labels[KEYS.configurationLabel] ?? service;
-    const observer = this.observerFor(service, name);
+    const observer = this.observerFor(service, name, settings);
+    const scaling = resolveScalingSettings(revision.metadata.annotations, { containerConcurrency: settings.concurrency }, this.o.scaling).settings;
     const pool = new RevisionPool({
       service,
       revision: name,
@@ -94,7 +102,7 @@ export class Dispatchers {
       runtime,
       clock: this.o.clock,
       budget: this.o.budget,
-      policy: this.o.policyFor?.(settings) ?? new IdleGracePolicy(this.o.idleGraceMs),
+      policy: new KpaPolicy(scaling, this.o.clock.now()),
       observer,
       queueLimit: this.o.queueLimit,
       stopGraceMs: this.o.stopGraceMs,
@@ -102,7 +110,14 @@ export class Dispatchers {
       newInstanceId: () => instanceId(name, this.o.random),
       sinkFor: (slot) => ({
         log: (stream, line, timeMs) =>
-          this.o.logs.append(this.entry(service, name, slot.id, stream, stream === 'stderr' ? 'ERROR' : 'DEFAULT', timeMs, line)),
+          this.o.logs.append(
+            containerLogEntry(stream, parseLogLine(stream, line, timeMs, { project: this.o.project }), {
+              service,
+              revision: name,
+              instanceId: slot.id,
+              insertId: this.nextInsertId(timeMs),
+            }),
+          ),
       }),
       specFor: async (id) => ({
         instanceId: id,
@@ -140,15 +155,19 @@ export class Dispatchers {
   }
 
   async closeAll(): Promise<void> {
-    clearInterval(this.timer);
+    for (const t of this.timers) clearInterval(t);
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((p) => p.close()));
   }
 
+  private nextInsertId(timeMs: number): string {
+    return `${timeMs.toString(36)}-${(this.insertSeq++).toString(36)}`;
+  }
+
   private entry(service: string, revision: string, instance: string | undefined, kind: LogEntry['kind'], severity: Severity, timeMs: number, text: string): LogEntry {
     return {
-      insertId: `${timeMs.toString(36)}-${(this.insertSeq++).toString(36)}`,
+      insertId: this.nextInsertId(timeMs),
       timestamp: new Date(timeMs).toISOString(),
       timeMs,
       severity,
@@ -164,8 +183,9 @@ export class Dispatchers {
     this.o.logs.append(this.entry(service, revision, slot.id, 'system', severity, this.o.clock.now(), text));
   }
 
-  private observerFor(service: string, revision: string): PoolObserver {
-    const extra = this.o.observers ?? [];
+  private observerFor(service: string, revision: string, settings: RevisionSettings): PoolObserver {
+    const extraObserver = this.o.observerFor?.(service, revision, settings);
+    const extra = extraObserver ? [extraObserver] : [];
     return {
       instanceStarting: (slot) => {
         this.system(service, revision, slot, 'INFO', `Starting new instance. Reason: ${REASON_TEXT[slot.startReason]}`);

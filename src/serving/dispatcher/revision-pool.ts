@@ -9,6 +9,7 @@ import { KumoError } from '../../shared/errors.js';
 import type { Clock } from '../../shared/clock.js';
 import type { ExitInfo, Instance, InstanceSink, InstanceSpec, Runtime } from '../../runtime/runtime.js';
 import type { RevisionSettings } from '../revision.settings.js';
+import { cpuUtilizationBetween } from '../autoscaler/index.js';
 import { Fifo } from './fifo.js';
 import type { HostBudget } from './host-budget.js';
 
@@ -27,6 +28,10 @@ export interface InstanceSlot {
   upstream?: Pool;
   /** The last lines it printed, for failure messages. */
   recentLines: string[];
+  /** Last CPU reading, for utilization between ticks. */
+  cpuSample?: { cpuUsageUsec: number; atMs: number };
+  /** Utilization measured on the last tick (CPU and memory, 0..1 of the allocation). */
+  utilization?: { cpu?: number; memory?: number };
 }
 
 export interface Waiter {
@@ -47,9 +52,14 @@ export interface PoolObserver {
   requestEnded(slot: InstanceSlot, nowMs: number): void;
 }
 
-/** Decides how many instances the revision wants. The foundation's rule; the KPA replaces it. */
+/** Decides how many instances the revision wants (the KPA, `kpa-policy.ts`). */
 export interface ScalePolicy {
-  /** On every tick: the instance count wanted now. */
+  /** Every request, queued or not, from arrival to its end. */
+  requestArrived(nowMs: number): void;
+  requestDone(nowMs: number): void;
+  /** Once a second: close the second's average concurrency. */
+  observe(nowMs: number): void;
+  /** On every decision tick, and when a request finds no free slot: the instance count wanted now. */
   desired(view: PoolView, nowMs: number): { count: number; reason: StartReason };
 }
 
@@ -61,6 +71,8 @@ export interface PoolView {
   readonly queued: number;
   /** Ready instances with no request in flight, and for how long each has been idle. */
   idleForMs(nowMs: number): number[];
+  /** Mean CPU utilization (0..1 of the allocation) of ready instances since the last tick, when known. */
+  cpuUtilization(): number | undefined;
 }
 
 export interface RevisionPoolOptions {
@@ -89,11 +101,17 @@ export class RevisionPool implements PoolView {
   private readonly slots: InstanceSlot[] = [];
   private readonly queue = new Fifo<Waiter>();
   private closed = false;
+  private lastPokeMs = -Infinity;
   /** Last start failure, reported to requests that find no instance. */
   private lastFailure: KumoError | undefined;
 
+  readonly service: string;
+  readonly revision: string;
+
   constructor(private readonly o: RevisionPoolOptions) {
     this.settings = o.settings;
+    this.service = o.service;
+    this.revision = o.revision;
   }
 
   get readyCount(): number {
@@ -126,6 +144,45 @@ export class RevisionPool implements PoolView {
     const out: number[] = [];
     for (const s of this.slots) if (s.state === 'ready' && s.inFlight === 0) out.push(nowMs - s.lastActiveMs);
     return out;
+  }
+
+  cpuUtilization(): number | undefined {
+    let sum = 0;
+    let n = 0;
+    for (const s of this.slots) {
+      const cpu = s.state === 'ready' ? s.utilization?.cpu : undefined;
+      if (cpu !== undefined) {
+        sum += cpu;
+        n++;
+      }
+    }
+    return n > 0 ? sum / n : undefined;
+  }
+
+  /** A request for this revision arrived (before it has a slot) / ended (however it ended). */
+  arrived(): void {
+    this.o.policy.requestArrived(this.o.clock.now());
+  }
+
+  departed(): void {
+    this.o.policy.requestDone(this.o.clock.now());
+  }
+
+  /** Once a second: the autoscaler's sample, and each instance's CPU and memory use. */
+  observe(): void {
+    const now = this.o.clock.now();
+    this.o.policy.observe(now);
+    const stats = this.o.runtime.stats?.bind(this.o.runtime);
+    if (!stats) return;
+    for (const s of this.slots) {
+      if (s.state !== 'ready') continue;
+      const st = stats(s.id);
+      if (!st) continue;
+      const next = { cpuUsageUsec: st.cpuUsageUsec, atMs: now };
+      const cpu = s.cpuSample ? cpuUtilizationBetween(s.cpuSample, next, this.settings.cpuMillis) : undefined;
+      s.cpuSample = next;
+      s.utilization = { ...(cpu !== undefined ? { cpu } : {}), memory: st.memoryBytes / this.settings.memoryBytes };
+    }
   }
 
   /** Whether another instance may be started (max instances and host budget). */
@@ -199,10 +256,11 @@ export class RevisionPool implements PoolView {
     await this.readyOf(slot);
   }
 
-  /** Periodic: bring the instance count to what the policy wants. */
+  /** A decision tick: bring the instance count to what the policy wants. */
   tick(): void {
     if (this.closed) return;
     const now = this.o.clock.now();
+    this.lastPokeMs = now;
     const { count, reason } = this.o.policy.desired(this, now);
     const live = this.readyCount + this.startingCount;
     if (count > live) {
@@ -237,14 +295,23 @@ export class RevisionPool implements PoolView {
     this.o.observer.requestStarted(slot, this.o.clock.now());
   }
 
-  /** Start instances until planned capacity covers in-flight plus queued requests. */
+  /**
+   * A request found no free slot: ask the autoscaler at once (at most every 100 ms) and start
+   * instances until there are as many as it wants and planned capacity covers the demand.
+   */
   private scaleForDemand(reason: StartReason): void {
     const c = this.settings.concurrency;
+    const now = this.o.clock.now();
+    const live = this.readyCount + this.startingCount;
+    let wanted = 0;
+    if (live === 0 || now - this.lastPokeMs >= 100) {
+      this.lastPokeMs = now;
+      wanted = this.o.policy.desired(this, now).count;
+    }
     const demand = this.inFlight + this.queue.size;
-    let planned = (this.readyCount + this.startingCount) * c;
-    while (planned < demand) {
+    wanted = Math.max(wanted, Math.ceil(demand / c));
+    for (let n = live; n < wanted; n++) {
       if (!this.startInstance(reason)) break;
-      planned += c;
     }
     if (this.readyCount + this.startingCount === 0) {
       // Nothing could be started: fail the queue now instead of letting requests hang.

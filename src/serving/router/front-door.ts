@@ -19,6 +19,8 @@ import type { InvokerCheck } from './invoker.js';
 import { ProxyCall, sendError } from './proxy-call.js';
 import type { CallEvents } from './proxy-call.js';
 import { rejectUpgrade, UpgradeCall } from './upgrade.js';
+import { traceContextFor, traceHeaders } from '../../observability/structured/index.js';
+import type { IdSource, TraceContext } from '../../observability/structured/index.js';
 
 /** Cloud Run's HTTP/1 request size limit. */
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -36,6 +38,8 @@ export interface FrontDoorOptions {
   control(req: IncomingMessage, res: ServerResponse): void;
   /** Observes every finished call (request logs, metrics). */
   events?: CallEvents;
+  /** Trace ids for requests that arrive without trace context. */
+  traceIds?: IdSource;
   maxBodyBytes?: number;
   /** Longest wait for a slot while a revision is at max instances before 429 (default: the request timeout). */
   maxQueueWaitMs?: number;
@@ -44,6 +48,7 @@ export interface FrontDoorOptions {
 interface Routed {
   pool: RevisionPool;
   headers: string[];
+  trace: TraceContext | undefined;
 }
 
 const NO_EVENTS: CallEvents = { ended: () => undefined };
@@ -99,7 +104,10 @@ export class FrontDoor {
     const rev = entry.revisions.get(revName);
     if (!rev) return new KumoError('UNAVAILABLE', `revision ${revName} is not available`, { revision: revName, retryAfterSec: 1 });
     const fwd = { remoteAddress: req.socket.remoteAddress ?? '', host: h.host ?? '', proto: 'http' as const };
-    return { pool: this.o.dispatchers.pool(rev), headers: upstreamHeaders(req.rawHeaders, h, fwd, keepUpgrade) };
+    // Trace context: the client's, or a new trace; either way kumo's span is the app's parent.
+    const trace = this.o.traceIds ? traceContextFor(h.traceparent, h.cloudTraceContext, this.o.traceIds) : undefined;
+    const headers = upstreamHeaders(req.rawHeaders, h, fwd, keepUpgrade, trace ? traceHeaders(trace) : undefined);
+    return { pool: this.o.dispatchers.pool(rev), headers, trace };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -121,7 +129,7 @@ export class FrontDoor {
       return;
     }
     const body = h.chunked ? 'chunked' : h.contentLength ? 'stream' : 'none';
-    const call = new ProxyCall(req, res, routed.pool, routed.headers, body, this.maxBody, this.events, this.o.now());
+    const call = new ProxyCall(req, res, routed.pool, routed.headers, body, this.maxBody, this.events, this.o.now(), h, routed.trace);
     call.start(routed.pool.settings.timeoutMs, this.o.maxQueueWaitMs);
   }
 

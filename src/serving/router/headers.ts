@@ -24,10 +24,25 @@ export interface InboundHeaders {
   /** Header names the client listed in `Connection` (also hop-by-hop). */
   connectionTokens: string | undefined;
   upgrade: string | undefined;
+  traceparent: string | undefined;
+  cloudTraceContext: string | undefined;
+  userAgent: string | undefined;
+  referer: string | undefined;
 }
 
 export function scanHeaders(raw: string[]): InboundHeaders {
-  const out: InboundHeaders = { host: undefined, authorization: undefined, contentLength: undefined, chunked: false, connectionTokens: undefined, upgrade: undefined };
+  const out: InboundHeaders = {
+    host: undefined,
+    authorization: undefined,
+    contentLength: undefined,
+    chunked: false,
+    connectionTokens: undefined,
+    upgrade: undefined,
+    traceparent: undefined,
+    cloudTraceContext: undefined,
+    userAgent: undefined,
+    referer: undefined,
+  };
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const len = name.length;
@@ -38,6 +53,10 @@ export function scanHeaders(raw: string[]): InboundHeaders {
     else if (len === 17 && name.toLowerCase() === 'transfer-encoding') out.chunked = true;
     else if (len === 10 && name.toLowerCase() === 'connection') out.connectionTokens = raw[i + 1];
     else if (len === 7 && name.toLowerCase() === 'upgrade') out.upgrade = raw[i + 1];
+    else if (len === 11 && name.toLowerCase() === 'traceparent') out.traceparent = raw[i + 1];
+    else if (len === 21 && name.toLowerCase() === 'x-cloud-trace-context') out.cloudTraceContext = raw[i + 1];
+    else if (len === 10 && name.toLowerCase() === 'user-agent') out.userAgent = raw[i + 1];
+    else if (len === 7 && name.toLowerCase() === 'referer') out.referer = raw[i + 1];
   }
   return out;
 }
@@ -60,9 +79,15 @@ export interface ForwardInfo {
 
 /**
  * The header list sent to the instance. `keepUpgrade` keeps Connection/Upgrade for WebSocket
- * handshakes. Extra headers (trace context) are appended by the caller.
+ * handshakes. `trace`, when given, replaces the client's trace headers (kumo's span is the parent).
  */
-export function upstreamHeaders(raw: string[], h: InboundHeaders, fwd: ForwardInfo, keepUpgrade = false): string[] {
+export function upstreamHeaders(
+  raw: string[],
+  h: InboundHeaders,
+  fwd: ForwardInfo,
+  keepUpgrade = false,
+  trace?: { traceparent: string; 'x-cloud-trace-context': string },
+): string[] {
   const listed = connectionListed(h.connectionTokens);
   const out: string[] = [];
   let xff: string | undefined;
@@ -82,9 +107,12 @@ export function upstreamHeaders(raw: string[], h: InboundHeaders, fwd: ForwardIn
       forwarded = forwarded ? `${forwarded}, ${raw[i + 1]}` : raw[i + 1];
       continue;
     }
-    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host') continue;
+    // kumo answers `Expect: 100-continue` itself (Node does), so it is not passed on.
+    if (lower === 'x-forwarded-proto' || lower === 'x-forwarded-host' || lower === 'expect') continue;
+    if (trace && (lower === 'traceparent' || lower === 'x-cloud-trace-context')) continue;
     out.push(name, raw[i + 1] as string);
   }
+  if (trace) out.push('traceparent', trace.traceparent, 'x-cloud-trace-context', trace['x-cloud-trace-context']);
   const ip = fwd.remoteAddress.startsWith('::ffff:') ? fwd.remoteAddress.slice(7) : fwd.remoteAddress;
   const forIp = ip.includes(':') ? `"[${ip}]"` : ip;
   out.push(

@@ -7,8 +7,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { httpStatusOf, KumoError } from '../../shared/errors.js';
+import type { TraceContext } from '../../observability/structured/index.js';
 import type { InstanceSlot, RevisionPool, Waiter } from '../dispatcher/revision-pool.js';
 import { downstreamHeaders } from './headers.js';
+import type { InboundHeaders } from './headers.js';
 
 export interface CallEvents {
   /** Called once when the call ends, with the status sent (0 when the client went away first). */
@@ -32,10 +34,11 @@ export function sendError(res: ServerResponse, err: KumoError): void {
   res.end(body);
 }
 
-async function* limitBody(req: IncomingMessage, maxBytes: number, onTooLarge: () => void): AsyncGenerator<Buffer> {
+async function* limitBody(req: IncomingMessage, maxBytes: number, onTooLarge: () => void, count: (n: number) => void): AsyncGenerator<Buffer> {
   let n = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     n += chunk.length;
+    count(n);
     if (n > maxBytes) {
       onTooLarge();
       throw new KumoError('PAYLOAD_TOO_LARGE', `request body is over ${maxBytes / 1024 ** 2} MiB`);
@@ -56,18 +59,28 @@ export class ProxyCall implements Waiter {
   private tooLarge = false;
   private status = 0;
   readonly startedAt: number;
+  /** The instance that served it (kept after the slot is released, for the request log). */
+  instanceId: string | undefined;
+  bytesIn = 0;
+  bytesOut = 0;
+  /** The client's address, read at arrival (the socket may be gone when the call ends). */
+  readonly remoteAddress: string | undefined;
 
   constructor(
     readonly req: IncomingMessage,
     readonly res: ServerResponse,
-    private readonly pool: RevisionPool,
+    readonly pool: RevisionPool,
     private readonly headers: string[],
     private readonly body: 'none' | 'stream' | 'chunked',
     private readonly maxBodyBytes: number,
     private readonly events: CallEvents,
     nowMs: number,
+    readonly inbound: InboundHeaders,
+    readonly trace: TraceContext | undefined,
   ) {
     this.startedAt = nowMs;
+    this.remoteAddress = req.socket.remoteAddress;
+    this.bytesIn = body === 'stream' ? (inbound.contentLength ?? 0) : 0;
   }
 
   /**
@@ -75,6 +88,7 @@ export class ProxyCall implements Waiter {
    * instances before it gets 429, when that is shorter than the request timeout.
    */
   start(timeoutMs: number, maxQueueWaitMs = Infinity): void {
+    this.pool.arrived();
     this.timer = setTimeout(() => this.onTimeout(), timeoutMs);
     this.res.once('close', () => this.onClientClose());
     const slot = this.pool.tryAcquire();
@@ -105,6 +119,7 @@ export class ProxyCall implements Waiter {
 
   grant(slot: InstanceSlot): void {
     this.slot = slot;
+    this.instanceId = slot.id;
     if (this.finished) {
       this.releaseSlot();
       return;
@@ -119,7 +134,14 @@ export class ProxyCall implements Waiter {
         ? null
         : this.body === 'stream'
           ? this.req
-          : Readable.from(limitBody(this.req, this.maxBodyBytes, () => (this.tooLarge = true)));
+          : Readable.from(
+              limitBody(
+                this.req,
+                this.maxBodyBytes,
+                () => (this.tooLarge = true),
+                (n) => (this.bytesIn = n),
+              ),
+            );
     upstream.dispatch(
       { path: this.req.url ?? '/', method: this.req.method as 'GET', headers: this.headers, body, blocking: false },
       // undici's handler interface (onConnect/onHeaders/onData/onComplete/onError), implemented below
@@ -151,6 +173,7 @@ export class ProxyCall implements Waiter {
 
   onData(chunk: Buffer): boolean {
     if (this.finished) return false;
+    this.bytesOut += chunk.length;
     const ok = this.res.write(chunk);
     if (!ok) this.res.once('drain', () => this.resume?.());
     return ok;
@@ -213,6 +236,7 @@ export class ProxyCall implements Waiter {
     this.finished = true;
     if (this.timer) clearTimeout(this.timer);
     this.releaseSlot();
+    this.pool.departed();
     this.events.ended(this, status);
   }
 

@@ -35,6 +35,7 @@ export class UpgradeCall implements Waiter {
   ) {}
 
   start(timeoutMs: number): void {
+    this.pool.arrived();
     this.socket.on('error', () => this.end());
     this.socket.once('close', () => this.end());
     this.timer = setTimeout(() => {
@@ -92,5 +93,6 @@ export class UpgradeCall implements Waiter {
     const s = this.slot;
     this.slot = undefined;
     if (s) this.pool.release(s);
+    this.pool.departed();
   }
 }
