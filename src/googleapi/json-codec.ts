@@ -40,7 +40,8 @@ function join(path: string, name: string): string {
 
 /** The JSON name of a field (its `json_name` option, else lowerCamelCase). */
 export function jsonNameOf(field: protobuf.Field): string {
-  const explicit = (field.options)?.['json_name'];
+  const options: Record<string, unknown> | undefined = field.options;
+  const explicit = options?.['json_name'];
   return typeof explicit === 'string' ? explicit : field.name;
 }
 
@@ -252,7 +253,7 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  return `${typeof value} ${String(value)}`;
+  return `${typeof value} ${text(value)}`;
 }
 
 /**
