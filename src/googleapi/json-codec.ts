@@ -318,7 +318,7 @@ function messageToJson(root: protobuf.Root, type: protobuf.Type, obj: ObjectForm
     } else if (field.repeated) {
       const list = value as unknown[];
       if (list.length > 0) out[key] = list.map((v) => singleToJson(root, field, v, options));
-    } else {
+    } else if (!isDefaultScalar(field, value)) {
       out[key] = singleToJson(root, field, value, options);
     }
   }
@@ -340,6 +340,14 @@ function scalarToJson(type: string, value: unknown): Json {
   if (type === 'bytes') return typeof value === 'string' ? value : Buffer.from(value as Uint8Array).toString('base64');
   if ((type === 'double' || type === 'float') && typeof value === 'number' && !Number.isFinite(value)) return String(value);
   return value as Json;
+}
+
+/** proto3 JSON leaves out scalars at their default unless the field tracks presence (`optional`). */
+function isDefaultScalar(field: protobuf.Field, value: unknown): boolean {
+  if (field.resolvedType instanceof protobuf.Type) return false;
+  if (field.partOf || (field.options as Record<string, unknown> | undefined)?.['proto3_optional']) return false;
+  if (field.resolvedType instanceof protobuf.Enum) return value === 0 || value === field.resolvedType.valuesById[0];
+  return value === '' || value === 0 || value === false || value === '0';
 }
 
 /** A scalar from protobufjs's object form as text (longs arrive as strings, numbers or Long objects). */

@@ -17,6 +17,8 @@ import { parseJsonBody } from './transcoder.js';
 export interface RestOptions {
   maxBodyBytes: number;
   log: (line: string) => void;
+  /** When set, every REST request and its status are reported (diagnosing what a client sends). */
+  trace?: (line: string) => void;
 }
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
@@ -53,6 +55,10 @@ function send(res: ServerResponse, status: number, body: Json | undefined): void
 
 export function restHandler(registry: Registry, options: RestOptions): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
+    if (options.trace) {
+      const trace = options.trace;
+      res.once('finish', () => trace(`${req.method} ${req.headers.host ?? ''} ${req.url} -> ${res.statusCode}`));
+    }
     void handle(registry, options, req, res).catch((err: unknown) => {
       if (!(err instanceof KumoError)) options.log(`googleapi: internal error on ${req.method} ${req.url}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       const { status, body } = restErrorOf(err);
@@ -74,6 +80,7 @@ async function handle(registry: Registry, options: RestOptions, req: IncomingMes
   if (format !== 'json') throw new KumoError('UNIMPLEMENTED', `alt=${format} is not supported; kumo's REST front answers JSON only (alt=json)`);
   const enumsAsInts = altOptions.includes('enum-encoding=int');
   const bodyText = await readBody(req, options.maxBodyBytes);
+  if (options.trace && bodyText) options.trace(`${method} ${req.url} body: ${bodyText.slice(0, 4000)}`);
   const remote = req.socket.remoteAddress;
 
   for (const { route, template, policy } of registry.restRoutes) {

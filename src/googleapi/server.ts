@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { AuthSettings } from './auth.js';
@@ -26,6 +27,8 @@ export interface GoogleApiServerOptions extends AuthSettings {
   maxBodyBytes?: number;
   /** Warnings and internal errors (default: stderr). */
   log?: (line: string) => void;
+  /** Report every REST request (method, host, URL, body, status); for diagnosing clients. */
+  traceRest?: (line: string) => void;
 }
 
 export interface GoogleApiServer {
@@ -38,8 +41,20 @@ export function createGoogleApiServer(options: GoogleApiServerOptions): GoogleAp
   const registry = buildRegistry(options.plugins, { authenticate: (token) => options.authenticate(token), openOnLoopback: options.openOnLoopback });
   const grpcServer = buildGrpcServer(registry, log);
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const http = createHttpServer({ keepAliveTimeout: 65_000 }, restHandler(registry, { maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024, log }));
+  const http = createHttpServer({ keepAliveTimeout: 65_000 }, restHandler(registry, {
+    maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024,
+    log,
+    ...(options.traceRest ? { trace: options.traceRest } : {}),
+  }));
   const sockets = new Set<Socket>();
+  // gcloud pointed at this port as its HTTP proxy tunnels https hosts through CONNECT; kumo only
+  // answers its own APIs, so refuse those tunnels plainly instead of dropping the connection.
+  http.on('connect', (req: IncomingMessage, socket: Socket) => {
+    const target = req.url ?? '';
+    options.traceRest?.(`CONNECT ${target} -> 501`);
+    const text = `kumo's Google API port is not a general proxy; it cannot reach ${target}. Point only the API endpoints kumo serves (api_endpoint_overrides) at it.\n`;
+    socket.end(`HTTP/1.1 501 Not Implemented\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+  });
 
   const route = (socket: Socket, seen: Buffer): void => {
     const h2 = seen.length >= PREFACE.length && seen.subarray(0, PREFACE.length).equals(PREFACE);
