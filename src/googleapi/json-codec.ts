@@ -345,7 +345,7 @@ function scalarToJson(type: string, value: unknown): Json {
 /** proto3 JSON leaves out scalars at their default unless the field tracks presence (`optional`). */
 function isDefaultScalar(field: protobuf.Field, value: unknown): boolean {
   if (field.resolvedType instanceof protobuf.Type) return false;
-  if (field.partOf || (field.options as Record<string, unknown> | undefined)?.['proto3_optional']) return false;
+  if (field.partOf || (field.options)?.['proto3_optional']) return false;
   if (field.resolvedType instanceof protobuf.Enum) return value === 0 || value === field.resolvedType.valuesById[0];
   return value === '' || value === 0 || value === false || value === '0';
 }

@@ -16,6 +16,11 @@ const UNSUPPORTED_TEMPLATE = ['vpcAccess', 'volumes', 'encryptionKey', 'sessionA
 const UNSUPPORTED_CONTAINER = ['volumeMounts', 'livenessProbe', 'startupProbe', 'dependsOn', 'baseImageUri', 'buildInfo', 'sourceCode'];
 const SUPPORTED_LIMITS = ['cpu', 'memory'];
 
+/** The codec has already checked types; this narrows a string field. */
+function str(value: Json | undefined): string {
+  return typeof value === 'string' ? value : typeof value === 'number' ? String(value) : '';
+}
+
 function unsupported(v: FieldViolation[], obj: JsonObject, keys: readonly string[], path: string): void {
   for (const k of keys) {
     const value = obj[k];
@@ -31,7 +36,7 @@ function strings(v: FieldViolation[], map: Json | undefined, path: string): Reco
       v.push({ field: `${path}["${k}"]`, description: `keys under ${k.slice(0, k.indexOf('/') + 1)} are reserved for Cloud Run; use the typed field instead` });
       continue;
     }
-    out[k] = String(value);
+    out[k] = str(value);
   }
   return out;
 }
@@ -47,7 +52,7 @@ function containerIn(v: FieldViolation[], c: JsonObject, path: string, templateA
   if (Array.isArray(c['env'])) {
     out.env = (c['env'] as JsonObject[]).map((e, i) => {
       if (e['valueSource'] !== undefined) v.push({ field: `${path}.env[${i}].valueSource`, description: 'secret references are not supported by kumo yet; pass a value' });
-      return { name: String(e['name'] ?? ''), value: String(e['value'] ?? '') };
+      return { name: str(e['name']), value: str(e['value']) };
     });
   }
   if (Array.isArray(c['ports'])) {
@@ -59,7 +64,7 @@ function containerIn(v: FieldViolation[], c: JsonObject, path: string, templateA
     if (!SUPPORTED_LIMITS.includes(k)) v.push({ field: `${path}.resources.limits["${k}"]`, description: 'kumo supports only cpu and memory limits' });
   }
   if (limits['cpu'] !== undefined || limits['memory'] !== undefined) {
-    out.resources = { limits: { ...(limits['cpu'] !== undefined ? { cpu: String(limits['cpu']) } : {}), ...(limits['memory'] !== undefined ? { memory: String(limits['memory']) } : {}) } };
+    out.resources = { limits: { ...(limits['cpu'] !== undefined ? { cpu: str(limits['cpu']) } : {}), ...(limits['memory'] !== undefined ? { memory: str(limits['memory']) } : {}) } };
   }
   if (typeof resources['cpuIdle'] === 'boolean') templateAnnotations[KEYS.cpuThrottling] = String(resources['cpuIdle']);
   if (typeof resources['startupCpuBoost'] === 'boolean') templateAnnotations[ANNOTATION.startupCpuBoost] = String(resources['startupCpuBoost']);
@@ -82,7 +87,7 @@ function trafficIn(v: FieldViolation[], list: Json | undefined, path: string): T
     const type = t['type'] ?? (t['revision'] ? 'TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' : 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST');
     const out: TrafficTarget = {};
     if (type === 'TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST') out.latestRevision = true;
-    else if (typeof t['revision'] === 'string' && t['revision']) out.revisionName = t['revision'].split('/').at(-1) as string;
+    else if (typeof t['revision'] === 'string' && t['revision']) out.revisionName = t['revision'].split('/').at(-1);
     else v.push({ field: `${path}[${i}].revision`, description: 'is required when type is TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION' });
     if (typeof t['percent'] === 'number') out.percent = t['percent'];
     if (typeof t['tag'] === 'string' && t['tag']) out.tag = t['tag'];
