@@ -47,7 +47,11 @@ export function operationToJson(op: Operation, view: OperationView): JsonObject 
   if (view.metadata) out['metadata'] = view.metadata;
   if (op.done && op.error) {
     const code = (KNOWN_CODES.has(op.error.code) ? op.error.code : 'INTERNAL') as ErrorCode;
-    out['error'] = statusOf(new KumoError(code, op.error.message, op.error.violations ? { violations: op.error.violations } : {}));
+    // No `details` here: the clients decode an Operation with their own protos, which lack
+    // google.rpc.ErrorInfo/BadRequest, and a REST client fails on an Any it cannot resolve.
+    // The message already lists every violation.
+    const status = statusOf(new KumoError(code, op.error.message, op.error.violations ? { violations: op.error.violations } : {}));
+    out['error'] = { code: status['code'] ?? 2, message: status['message'] ?? op.error.message };
   } else if (op.done && view.response) {
     out['response'] = view.response;
   }

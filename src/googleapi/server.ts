@@ -59,9 +59,14 @@ export function createGoogleApiServer(options: GoogleApiServerOptions): GoogleAp
   const route = (socket: Socket, seen: Buffer): void => {
     const h2 = seen.length >= PREFACE.length && seen.subarray(0, PREFACE.length).equals(PREFACE);
     socket.unshift(seen);
-    if (h2) injector.injectConnection(socket);
-    else http.emit('connection', socket);
-    socket.resume();
+    if (h2) {
+      // http2 takes over the socket's native handle and reads what is already buffered itself;
+      // resuming the JS stream here would steal bytes from it.
+      injector.injectConnection(socket);
+    } else {
+      http.emit('connection', socket);
+      socket.resume();
+    }
   };
 
   const net = createNetServer((socket) => {
