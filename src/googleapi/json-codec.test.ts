@@ -113,6 +113,11 @@ describe('protobuf binary', () => {
     }
   });
 
+  it('round-trips Any and Struct through bytes', () => {
+    const op = { name: 'o', done: true, response: { '@type': 'type.googleapis.com/google.protobuf.Struct', value: { a: [1, 'x', null, { b: false }] } }, metadata: { '@type': 'type.googleapis.com/google.cloud.run.v2.Service', name: 's', generation: '4' } };
+    expect(decodeToJson(root, Operation, encodeFromJson(root, Operation, op))).toEqual(op);
+  });
+
   it('refuses to encode a response kumo built wrongly, as INTERNAL', () => {
     expect(() => encodeFromJson(root, Service, { generation: 'many' })).toThrow(/kumo built an invalid/);
   });

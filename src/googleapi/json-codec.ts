@@ -186,12 +186,12 @@ class Reader {
         return {};
       case 'google.protobuf.Struct':
         if (!isJsonObject(json)) return this.fail(path, `expected a JSON object, got ${describe(json)}`);
-        return structToObject(json);
+        return structToObject(json, namesOf(this.root));
       case 'google.protobuf.Value':
-        return valueToObject(json as Json);
+        return valueToObject(json as Json, namesOf(this.root));
       case 'google.protobuf.ListValue':
         if (!Array.isArray(json)) return this.fail(path, `expected a JSON array, got ${describe(json)}`);
-        return { values: json.map(valueToObject) };
+        return { values: (json as Json[]).map((x) => valueToObject(x, namesOf(this.root))) };
       case 'google.protobuf.Any':
         return this.any(json, path);
       default:
@@ -217,7 +217,7 @@ class Reader {
     const obj = this.message(inner, payload, path);
     if (obj === undefined) return undefined;
     const bytes = inner.encode(inner.fromObject(obj)).finish();
-    return { typeUrl, value: Buffer.from(bytes).toString('base64') };
+    return { [namesOf(this.root).typeUrl]: typeUrl, value: Buffer.from(bytes).toString('base64') };
   }
 }
 
@@ -227,25 +227,55 @@ const SPECIAL_JSON = new Set([
   'google.protobuf.Value', 'google.protobuf.ListValue', ...WRAPPERS,
 ]);
 
+/**
+ * Field names of the well-known types as this Root has them: protobufjs ships its own copies of
+ * google/protobuf/{any,struct}.proto with snake_case names (`type_url`, `null_value`), whatever
+ * `keepCase` says, so look the names up instead of assuming camelCase.
+ */
+interface WktNames {
+  typeUrl: string; nullValue: string; numberValue: string; stringValue: string; boolValue: string; structValue: string; listValue: string;
+}
+const NAMES = new WeakMap<protobuf.Root, WktNames>();
+function namesOf(root: protobuf.Root): WktNames {
+  const cached = NAMES.get(root);
+  if (cached) return cached;
+  const pick = (typeName: string, camel: string): string => {
+    const t = root.lookup(typeName);
+    const snake = camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    return t instanceof protobuf.Type && !t.fields[camel] && t.fields[snake] ? snake : camel;
+  };
+  const names: WktNames = {
+    typeUrl: pick('google.protobuf.Any', 'typeUrl'),
+    nullValue: pick('google.protobuf.Value', 'nullValue'),
+    numberValue: pick('google.protobuf.Value', 'numberValue'),
+    stringValue: pick('google.protobuf.Value', 'stringValue'),
+    boolValue: pick('google.protobuf.Value', 'boolValue'),
+    structValue: pick('google.protobuf.Value', 'structValue'),
+    listValue: pick('google.protobuf.Value', 'listValue'),
+  };
+  NAMES.set(root, names);
+  return names;
+}
+
 function lookupType(root: protobuf.Root, typeUrl: string): protobuf.Type | undefined {
   const name = typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
   const found = root.lookup(name);
   return found instanceof protobuf.Type ? found : undefined;
 }
 
-function structToObject(json: JsonObject): ObjectForm {
+function structToObject(json: JsonObject, k: WktNames): ObjectForm {
   const fields: ObjectForm = {};
-  for (const [k, v] of Object.entries(json)) fields[k] = valueToObject(v);
+  for (const [key, v] of Object.entries(json)) fields[key] = valueToObject(v, k);
   return { fields };
 }
 
-function valueToObject(json: Json): ObjectForm {
-  if (json === null) return { nullValue: 'NULL_VALUE' };
-  if (typeof json === 'number') return { numberValue: json };
-  if (typeof json === 'string') return { stringValue: json };
-  if (typeof json === 'boolean') return { boolValue: json };
-  if (Array.isArray(json)) return { listValue: { values: json.map(valueToObject) } };
-  return { structValue: structToObject(json) };
+function valueToObject(json: Json, k: WktNames): ObjectForm {
+  if (json === null) return { [k.nullValue]: 'NULL_VALUE' };
+  if (typeof json === 'number') return { [k.numberValue]: json };
+  if (typeof json === 'string') return { [k.stringValue]: json };
+  if (typeof json === 'boolean') return { [k.boolValue]: json };
+  if (Array.isArray(json)) return { [k.listValue]: { values: json.map((x) => valueToObject(x, k)) } };
+  return { [k.structValue]: structToObject(json, k) };
 }
 
 function describe(value: unknown): string {
@@ -293,11 +323,11 @@ function messageToJson(root: protobuf.Root, type: protobuf.Type, obj: ObjectForm
     case 'google.protobuf.FieldMask':
       return formatFieldMask((obj['paths'] as string[] | undefined) ?? []);
     case 'google.protobuf.Struct':
-      return structToJson(obj);
+      return structToJson(obj, namesOf(root));
     case 'google.protobuf.Value':
-      return valueToJson(obj);
+      return valueToJson(obj, namesOf(root));
     case 'google.protobuf.ListValue':
-      return ((obj['values'] as ObjectForm[] | undefined) ?? []).map(valueToJson);
+      return ((obj['values'] as ObjectForm[] | undefined) ?? []).map((v) => valueToJson(v, namesOf(root)));
     case 'google.protobuf.Any':
       return anyToJson(root, obj, options);
     default:
@@ -368,23 +398,23 @@ function secondsNanos(obj: ObjectForm): SecondsNanos {
   return { seconds: text(obj['seconds'] ?? '0'), nanos: Number(obj['nanos'] ?? 0) };
 }
 
-function structToJson(obj: ObjectForm): JsonObject {
+function structToJson(obj: ObjectForm, k: WktNames): JsonObject {
   const out: JsonObject = {};
-  for (const [k, v] of Object.entries((obj['fields'] as Record<string, ObjectForm> | undefined) ?? {})) out[k] = valueToJson(v);
+  for (const [key, v] of Object.entries((obj['fields'] as Record<string, ObjectForm> | undefined) ?? {})) out[key] = valueToJson(v, k);
   return out;
 }
 
-function valueToJson(obj: ObjectForm): Json {
-  if (obj['numberValue'] !== undefined) return obj['numberValue'] as number;
-  if (obj['stringValue'] !== undefined) return obj['stringValue'] as string;
-  if (obj['boolValue'] !== undefined) return obj['boolValue'] as boolean;
-  if (obj['structValue'] !== undefined) return structToJson(obj['structValue'] as ObjectForm);
-  if (obj['listValue'] !== undefined) return ((obj['listValue'] as ObjectForm)['values'] as ObjectForm[] | undefined ?? []).map(valueToJson);
+function valueToJson(obj: ObjectForm, k: WktNames): Json {
+  if (obj[k.numberValue] !== undefined) return obj[k.numberValue] as number;
+  if (obj[k.stringValue] !== undefined) return obj[k.stringValue] as string;
+  if (obj[k.boolValue] !== undefined) return obj[k.boolValue] as boolean;
+  if (obj[k.structValue] !== undefined) return structToJson(obj[k.structValue] as ObjectForm, k);
+  if (obj[k.listValue] !== undefined) return ((obj[k.listValue] as ObjectForm)['values'] as ObjectForm[] | undefined ?? []).map((v) => valueToJson(v, k));
   return null;
 }
 
 function anyToJson(root: protobuf.Root, obj: ObjectForm, options: ToJsonOptions): Json {
-  const typeUrl = text(obj['typeUrl'] ?? '');
+  const typeUrl = text(obj[namesOf(root).typeUrl] ?? '');
   const inner = lookupType(root, typeUrl);
   if (!inner) return { '@type': typeUrl, value: scalarToJson('bytes', obj['value'] ?? '') };
   const raw = obj['value'];
