@@ -24,6 +24,13 @@ export interface DeleteOptions {
   validateOnly?: boolean;
 }
 
+/** A Cloud Run IAM policy on a service; `roles/run.invoker` with `allUsers` makes it public. */
+export interface IamPolicy {
+  version?: number;
+  bindings: { role: string; members: string[] }[];
+  etag?: string;
+}
+
 export interface ServingControl {
   /** The one project this kumo serves, and its default region. */
   readonly project: string;
@@ -41,4 +48,7 @@ export interface ServingControl {
   /** Resolves when the operation is done or `timeoutMs` passed, with its latest state. */
   waitOperation(name: string, timeoutMs: number): Promise<Operation>;
   deleteOperation(name: string): void;
+  getIamPolicy(service: string): IamPolicy;
+  /** Replaces the policy; fails with ABORTED when `policy.etag` is set and stale. */
+  setIamPolicy(service: string, policy: IamPolicy): IamPolicy;
 }

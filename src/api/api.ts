@@ -1,0 +1,166 @@
+/**
+ * kumo's own control-plane API under `/api/`: services, revisions, operations, sources, logs
+ * and instances. Every call needs a kumo access token; the admin API is never open.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { bearerFrom } from '../auth/tokens.js';
+import type { TokenClaims } from '../auth/tokens.js';
+import { KumoError } from '../shared/errors.js';
+import { parseDurationMs } from '../shared/units.js';
+import type { LogStore } from '../observability/logs/log.store.js';
+import { matches } from '../observability/logs/log.store.js';
+import type { LogKind, Severity } from '../observability/log.types.js';
+import { SEVERITY_ORDER } from '../observability/log.types.js';
+import type { Dispatchers } from '../serving/dispatcher/dispatchers.js';
+import type { ServingController } from '../serving/serving.controller.js';
+import type { ServiceInput } from '../serving/service.types.js';
+import type { SourceStore } from '../serving/source.store.js';
+import { readJson, Routes, sendApiError, sendJson } from './http.js';
+
+export interface ApiOptions {
+  control: ServingController;
+  sources: SourceStore;
+  logs: LogStore;
+  dispatchers: Dispatchers;
+  /** Throws KumoError UNAUTHENTICATED / PERMISSION_DENIED. */
+  authenticate(token: string): TokenClaims;
+  info(): Record<string, unknown>;
+  now(): number;
+  /** More routes from other rooms (registry admin, billing, metrics). */
+  extend?(routes: Routes): void;
+}
+
+function boolParam(url: URL, name: string): boolean {
+  const v = url.searchParams.get(name);
+  return v === 'true' || v === '1';
+}
+
+function intParam(url: URL, name: string, dflt: number, min: number, max: number): number {
+  const v = url.searchParams.get(name);
+  if (v === null) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new KumoError('INVALID_ARGUMENT', `${name} must be a whole number from ${min} to ${max}; got "${v}"`, { field: name });
+  }
+  return n;
+}
+
+function severityParam(url: URL): Severity | undefined {
+  const v = url.searchParams.get('severity');
+  if (v === null) return undefined;
+  const s = v.toUpperCase() as Severity;
+  if (!SEVERITY_ORDER.includes(s)) {
+    throw new KumoError('INVALID_ARGUMENT', `severity must be one of ${SEVERITY_ORDER.join(', ')}; got "${v}"`, { field: 'severity' });
+  }
+  return s;
+}
+
+/** `since` as an RFC 3339 time or a duration back from now (`10m`). */
+function sinceParam(url: URL, now: number): number | undefined {
+  const v = url.searchParams.get('since');
+  if (v === null) return undefined;
+  const d = parseDurationMs(v);
+  if (d !== undefined) return now - d;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new KumoError('INVALID_ARGUMENT', `since must be a time (2026-01-02T15:04:05Z) or a duration back from now (10m, 2h); got "${v}"`, { field: 'since' });
+  return t;
+}
+
+export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const routes = new Routes();
+  const c = o.control;
+
+  routes.add('GET', '/api/config', (_req, res) => sendJson(res, 200, o.info()));
+  routes.add('GET', '/api/services', (_req, res) => sendJson(res, 200, { items: c.listServices() }));
+  routes.add('GET', '/api/services/:name', (_req, res, p) => sendJson(res, 200, c.getService(p.name ?? '')));
+  const apply = (mode: 'create' | 'apply') => async (req: IncomingMessage, res: ServerResponse, p: Record<string, string>, url: URL) => {
+    const body = (await readJson(req)) as ServiceInput;
+    if (p.name && body?.metadata?.name !== p.name) {
+      throw new KumoError('INVALID_ARGUMENT', `metadata.name "${String(body?.metadata?.name)}" does not match the URL's "${p.name}"`, { field: 'metadata.name' });
+    }
+    const region = url.searchParams.get('region') ?? undefined;
+    const out = c.applyService(body, { mode, validateOnly: boolParam(url, 'validateOnly'), actor: 'admin', ...(region ? { region } : {}) });
+    sendJson(res, mode === 'create' ? 201 : 200, out);
+  };
+  routes.add('POST', '/api/services', apply('create'));
+  routes.add('PUT', '/api/services/:name', apply('apply'));
+  routes.add('DELETE', '/api/services/:name', (_req, res, p) => sendJson(res, 200, c.deleteService(p.name ?? '')));
+  routes.add('GET', '/api/services/:name/iam', (_req, res, p) => sendJson(res, 200, c.getIamPolicy(p.name ?? '')));
+  routes.add('PUT', '/api/services/:name/iam', async (req, res, p) => {
+    sendJson(res, 200, c.setIamPolicy(p.name ?? '', (await readJson(req)) as never));
+  });
+  routes.add('GET', '/api/services/:name/instances', (_req, res, p) => {
+    const name = p.name ?? '';
+    c.getService(name);
+    const out = [];
+    for (const [rev, pool] of o.dispatchers.all()) {
+      if (!rev.startsWith(`${name}-`)) continue;
+      for (const s of pool.instances) out.push({ revision: rev, id: s.id, state: s.state, inFlight: s.inFlight, startReason: s.startReason, frozen: s.frozen });
+    }
+    sendJson(res, 200, { items: out });
+  });
+  routes.add('GET', '/api/revisions', (_req, res, _p, url) => {
+    const service = url.searchParams.get('service') ?? undefined;
+    sendJson(res, 200, { items: c.listRevisions(service) });
+  });
+  routes.add('GET', '/api/revisions/:name', (_req, res, p) => sendJson(res, 200, c.getRevision(p.name ?? '')));
+  routes.add('DELETE', '/api/revisions/:name', (_req, res, p) => sendJson(res, 200, c.deleteRevision(p.name ?? '')));
+  routes.add('GET', '/api/operations', (_req, res) => sendJson(res, 200, { items: c.listOperations() }));
+  routes.add('GET', '/api/operations/*', async (_req, res, p, url) => {
+    const name = p['*'] ?? '';
+    const waitMs = intParam(url, 'waitMs', 0, 0, 60_000);
+    const since = url.searchParams.get('since') ?? undefined;
+    sendJson(res, 200, waitMs > 0 ? await c.waitOperation(name, waitMs, since) : c.getOperation(name));
+  });
+  routes.add('POST', '/api/sources', async (req, res) => {
+    sendJson(res, 201, await o.sources.put(req));
+  });
+  routes.add('GET', '/api/services/:name/logs', (_req, res, p, url) => {
+    const service = p.name ?? '';
+    const severity = severityParam(url);
+    const since = sinceParam(url, o.now());
+    const revision = url.searchParams.get('revision') ?? undefined;
+    const kinds = url.searchParams.get('kinds')?.split(',') as LogKind[] | undefined;
+    const entries = o.logs.query({
+      service,
+      limit: intParam(url, 'limit', 100, 1, 10_000),
+      ...(severity ? { severity } : {}),
+      ...(since !== undefined ? { sinceMs: since } : {}),
+      ...(revision ? { revision } : {}),
+      ...(kinds ? { kinds } : {}),
+    });
+    sendJson(res, 200, { entries });
+  });
+  routes.add('GET', '/api/services/:name/logs/tail', (req, res, p, url) => {
+    const service = p.name ?? '';
+    const severity = severityParam(url);
+    const revision = url.searchParams.get('revision') ?? undefined;
+    const filter = { service, ...(severity ? { severity } : {}), ...(revision ? { revision } : {}) };
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write(': tailing logs\n\n');
+    const off = o.logs.subscribe((e) => {
+      if (matches(filter, e)) res.write(`data: ${JSON.stringify(e)}\n\n`);
+    });
+    const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.on('close', () => {
+      off();
+      clearInterval(ping);
+    });
+  });
+  o.extend?.(routes);
+
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://kumo.local');
+    const run = async () => {
+      const m = routes.match(req.method ?? 'GET', url.pathname);
+      if (m === undefined) throw new KumoError('NOT_FOUND', `no API route ${req.method ?? ''} ${url.pathname}`);
+      if (m === 'method') throw new KumoError('INVALID_ARGUMENT', `${req.method ?? ''} is not allowed on ${url.pathname}`);
+      const token = bearerFrom(req.headers.authorization);
+      if (!token) throw new KumoError('UNAUTHENTICATED', 'the kumo API needs an access token: send "Authorization: Bearer $(kumo auth print-access-token)"');
+      o.authenticate(token);
+      await m.handler(req, res, m.params, url);
+    };
+    run().catch((err: unknown) => sendApiError(res, err));
+  };
+}
+

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../shared/clock.js';
+import { openDatabase } from '../../store/database.js';
+import type { LogEntry } from '../log.types.js';
+import { LogStore } from './log.store.js';
+
+function entry(service: string, timeMs: number, text: string, extra: Partial<LogEntry> = {}): LogEntry {
+  return { insertId: `${timeMs}-${text}`, timestamp: new Date(timeMs).toISOString(), timeMs, severity: 'DEFAULT', kind: 'stdout', service, textPayload: text, ...extra };
+}
+
+describe('LogStore', () => {
+  it('returns the newest entries oldest first, filtered', () => {
+    const clock = new FakeClock(1_000_000);
+    const store = new LogStore({ db: openDatabase(':memory:'), clock, retentionMs: 1e9 });
+    for (let i = 0; i < 10; i++) store.append(entry('a', 1_000_000 + i, `line ${i}`, i === 7 ? { severity: 'ERROR', revision: 'a-2' } : { revision: 'a-1' }));
+    store.append(entry('b', 1_000_000, 'other service'));
+    expect(store.query({ service: 'a', limit: 3 }).map((e) => e.textPayload)).toEqual(['line 7', 'line 8', 'line 9']);
+    expect(store.query({ service: 'a', limit: 10, severity: 'WARNING' }).map((e) => e.textPayload)).toEqual(['line 7']);
+    expect(store.query({ service: 'a', limit: 10, revision: 'a-2' })).toHaveLength(1);
+    expect(store.query({ service: 'a', limit: 100, sinceMs: 1_000_008 })).toHaveLength(2);
+    store.close();
+  });
+
+  it('tells subscribers at once and prunes past retention', () => {
+    const clock = new FakeClock(10_000);
+    const store = new LogStore({ db: openDatabase(':memory:'), clock, retentionMs: 5_000 });
+    const seen: string[] = [];
+    const off = store.subscribe((e) => seen.push(e.textPayload ?? ''));
+    store.append(entry('a', 1_000, 'old'));
+    store.append(entry('a', 9_000, 'new'));
+    off();
+    store.append(entry('a', 9_500, 'unseen'));
+    expect(seen).toEqual(['old', 'new']);
+    store.applyRetention();
+    expect(store.query({ service: 'a', limit: 10 }).map((e) => e.textPayload)).toEqual(['new', 'unseen']);
+    store.close();
+  });
+});

@@ -1,0 +1,3 @@
+export { ProcessRuntime } from './process.runtime.js';
+export type { ProcessRuntimeOptions } from './process.runtime.js';
+export { commandForSource } from './source-command.js';
