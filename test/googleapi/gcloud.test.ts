@@ -45,7 +45,8 @@ describe.skipIf(!gcloudAvailable())('gcloud run against kumo', () => {
     const c = grpcClients(api.port, api.token);
     try {
       const [svc] = await c.services.getService({ name: `projects/${api.control.project}/locations/${R}/services/hello` }, c.call);
-      expect(svc.invokerIamDisabled).toBe(true);
+      const [policy] = await c.services.getIamPolicy({ resource: svc.name ?? '' }, c.call);
+      expect(policy.bindings).toEqual([expect.objectContaining({ role: 'roles/run.invoker', members: ['allUsers'] })]);
       expect(svc.template?.containers?.[0]?.image).toBe('example.com/hello:2');
       expect(svc.template?.containers?.[0]?.env).toEqual([expect.objectContaining({ name: 'A', value: '1' })]);
       expect(svc.template?.maxInstanceRequestConcurrency).toBe(5);

@@ -17,7 +17,7 @@ import { checkProject, inLocation, locationOf } from './names.js';
 import { actorOf } from './v2-handlers.js';
 import { serviceFromV1 } from './v1-in.js';
 import { configurationOf, routeOf } from './v1-derived.js';
-import { policyOf, publicFromPolicy, setPublic, testPermissions } from './iam.js';
+import { getPolicy, setPolicy, testPermissions } from './iam.js';
 import { isJsonObject } from '../json.types.js';
 
 /** `us-central1-run.kumo.test:8085` → `us-central1`; undefined when the host carries no region. */
@@ -131,14 +131,10 @@ export function v1Routes(control: ServingControl): RestRoute[] {
     'configurations.get': (req, _ctx, w) => ({ body: configurationOf(getService(w, req.params['name'] ?? '')) }),
     'routes.list': (req, _ctx, w) => ({ body: list('Route', services(w, req).map((s) => routeOf(s)), req) }),
     'routes.get': (req, _ctx, w) => ({ body: routeOf(getService(w, req.params['name'] ?? '')) }),
-    'services.getIamPolicy': (req, _ctx, w) => ({ body: policyOf(getService(w, req.params['name'] ?? '')) }),
-    'services.setIamPolicy': (req, ctx, w) => {
+    'services.getIamPolicy': (req, _ctx, w) => ({ body: getPolicy(control, getService(w, req.params['name'] ?? '').metadata.name) }),
+    'services.setIamPolicy': (req, _ctx, w) => {
       const service = getService(w, req.params['name'] ?? '');
-      const body = isJsonObject(req.body) ? req.body : {};
-      const policy = body['policy'];
-      const open = publicFromPolicy(policy, 'policy');
-      const updated = setPublic(control, service, open, isJsonObject(policy) ? policy['etag'] : undefined, actorOf(ctx));
-      return { body: policyOf(updated) };
+      return { body: setPolicy(control, service.metadata.name, isJsonObject(req.body) ? req.body['policy'] : undefined) };
     },
     // Like Cloud Run, answer for services that do not exist yet (gcloud asks before creating one).
     'services.testIamPermissions': (req) => ({ body: testPermissions(req.body) }),

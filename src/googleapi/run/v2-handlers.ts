@@ -19,7 +19,7 @@ import type { CallContext, UnaryHandler } from '../plugin.types.js';
 import type { Scope } from './names.js';
 import { inLocation, locationOf, parseName, parseParent } from './names.js';
 import { serviceFromV2 } from './v2-in.js';
-import { policyOf, publicFromPolicy, setPublic, testPermissions } from './iam.js';
+import { getPolicy, setPolicy, testPermissions } from './iam.js';
 import { revisionToV2, serviceToV2 } from './v2-out.js';
 
 export const SERVICE_TYPE = 'type.googleapis.com/google.cloud.run.v2.Service';
@@ -154,14 +154,11 @@ export function v2Handlers(control: ServingControl, snapshots: Snapshots): Recor
     },
     [`${S}.GetIamPolicy`]: (req) => {
       const n = parseName(req['resource'], scope, 'service', 'resource');
-      return policyOf(getIn(n.service, n.location));
+      return getPolicy(control, getIn(n.service, n.location).metadata.name);
     },
-    [`${S}.SetIamPolicy`]: (req, ctx) => {
+    [`${S}.SetIamPolicy`]: (req) => {
       const n = parseName(req['resource'], scope, 'service', 'resource');
-      const service = getIn(n.service, n.location);
-      const policy = req['policy'];
-      const open = publicFromPolicy(policy, 'policy');
-      return policyOf(setPublic(control, service, open, isJsonObject(policy) ? policy['etag'] : undefined, actorOf(ctx)));
+      return setPolicy(control, getIn(n.service, n.location).metadata.name, req['policy']);
     },
     [`${S}.TestIamPermissions`]: (req) => {
       parseName(req['resource'], scope, 'service', 'resource');
