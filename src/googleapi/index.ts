@@ -2,6 +2,8 @@
  * The Google API port: gRPC and REST on one port, transcoding from the protos' http annotations,
  * google.rpc.Status errors, long-running operations and auth. Each Google service plugs in here.
  */
+export { createGoogleApi } from './compose.js';
+export type { GoogleApiOptions } from './compose.js';
 export { createGoogleApiServer } from './server.js';
 export type { GoogleApiServer, GoogleApiServerOptions } from './server.js';
 export type {
@@ -20,3 +22,5 @@ export { createOperationsPlugin, operationToJson, OPERATIONS_SERVICE } from './o
 export type { OperationsPluginOptions, OperationsSource, OperationView } from './operations.js';
 export { commonProtoDir, protoDirOf } from './protos.js';
 export { paginate } from './paging.js';
+export { createRunApi, RUN_OPERATION_HTTP_RULES } from './run/plugin.js';
+export type { RunApi, RunApiOptions } from './run/plugin.js';
