@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createApi } from '../api/api.js';
 import { addTelemetryRoutes } from '../api/telemetry.routes.js';
+import { createGoogleApi } from '../googleapi/index.js';
 import { sendApiError } from '../api/http.js';
 import { ACCESS_AUDIENCE, loadOrCreateKeys, verifyToken } from '../auth/tokens.js';
 import type { SigningKeys } from '../auth/tokens.js';
@@ -130,7 +131,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
         now: () => clock.now(),
         requireService: (name) => void control.getService(name),
       }),
-    info: () => ({ version: VERSION, project: cfg.project, region: cfg.region, url: `http://localhost:${port}`, domain: cfg.domain, runtime: defaultKind, apiPort: cfg.apiPort }),
+    info: () => ({ version: VERSION, project: cfg.project, region: cfg.region, url: `http://localhost:${port}`, domain: cfg.domain, runtime: defaultKind, apiPort }),
   });
   const controlHandler = (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
@@ -171,11 +172,30 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   telemetry.watch(dispatchers);
   port = await front.listen();
   urlBase.port = port;
+  const googleApi = createGoogleApi({
+    host: cfg.host,
+    port: cfg.apiPort,
+    control,
+    openOnLoopback: cfg.apiOpen,
+    log,
+    authenticate: (t) => {
+      const c = authenticate(t);
+      return { subject: c.sub, ...(c.email ? { email: c.email } : {}) };
+    },
+  });
+  let apiPort: number;
+  try {
+    apiPort = (await googleApi.listen()).port;
+  } catch (err) {
+    await front.close();
+    throw new KumoError('UNAVAILABLE', `cannot listen on the Google API port ${cfg.apiPort} (${(err as Error).message}); pick another with --api-port`, { field: '--api-port' });
+  }
 
   control.start();
   const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
-  writeFileSync(join(cfg.home, 'server.json'), JSON.stringify({ pid: process.pid, url, port, apiPort: cfg.apiPort, project: cfg.project }));
+  writeFileSync(join(cfg.home, 'server.json'), JSON.stringify({ pid: process.pid, url, port, apiPort, project: cfg.project }));
   log(`kumo ${VERSION} listening on ${url} (home ${cfg.home})`);
+  log(`kumo: Google APIs (Cloud Run Admin v1/v2, operations) on ${cfg.host}:${apiPort}, gRPC and REST`);
   log(`kumo: ${note}`);
   if (cfg.host !== '127.0.0.1' && cfg.host !== 'localhost' && cfg.host !== '::1') {
     log(`kumo: WARNING: bound to ${cfg.host}, beyond loopback: services that allow unauthenticated calls are reachable from the network`);
@@ -189,6 +209,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const stop = () => {
     stopping ??= (async () => {
       await front.close();
+      await googleApi.close();
       await dispatchers.closeAll();
       await control.settled();
       telemetry.close();
@@ -198,5 +219,5 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     })();
     return stopping;
   };
-  return { url, port, apiPort: cfg.apiPort, stop };
+  return { url, port, apiPort, stop };
 }
