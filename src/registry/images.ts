@@ -135,7 +135,7 @@ export class Images implements ImageSource {
     try {
       row = this.content.findManifest(ref.repository, wanted);
     } catch {
-      throw this.notPushed(reference, ref.repository, ref.digest ? `@${ref.digest}` : `:${wanted}`);
+      throw this.notPushed(reference, ref.host, ref.repository, ref.digest ? `@${ref.digest}` : `:${wanted}`);
     }
     let parsed = parseManifest(await this.content.readManifest(row), row.mediaType);
     if (parsed.kind === 'index') {
@@ -177,11 +177,14 @@ export class Images implements ImageSource {
 
   // ---- helpers ----------------------------------------------------------------------------------
 
-  private notPushed(reference: string, repository: string, suffix: string): KumoError {
+  private notPushed(reference: string, host: string | undefined, repository: string, suffix: string): KumoError {
     const target = `${this.publicHost}/${repository}${suffix}`;
+    const local = host !== undefined && /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(host);
     const fix = suffix.startsWith('@')
       ? `push the image to ${this.publicHost}/${repository} (its digest stays the same), e.g. \`docker push ${this.publicHost}/${repository}:TAG\``
-      : `\`docker tag ${reference} ${target} && docker push ${target}\``;
+      : local
+        ? `\`docker push ${target}\``
+        : `\`docker tag ${reference} ${target} && docker push ${target}\``;
     return new KumoError('NOT_FOUND', `image ${reference} is not in kumo's registry (looked for ${repository}${suffix}); push it first: ${fix}`);
   }
 

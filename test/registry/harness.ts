@@ -64,7 +64,7 @@ export async function startRegistry(o: Partial<RegistryOptions> & { home?: strin
   const server: Server = createServer((req, res) => registry.handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
-  const token = mintToken(keys, { sub: 'tester@kumo', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: clock.now(), ttlSec: 3600 });
+  const token = mintToken(keys, { sub: 'tester@kumo', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: clock.now(), ttlSec: 30 * 86_400 });
   return {
     registry,
     home,
