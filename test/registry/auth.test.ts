@@ -2,6 +2,7 @@
  * Access control, GCR's way: Basic with `oauth2accesstoken` + a kumo access token, Bearer, the
  * `WWW-Authenticate` challenge and token endpoint Docker's clients use; anonymous pull off by default.
  */
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken } from '../../src/auth/tokens.js';
 import type { TestRegistry } from './harness.js';
@@ -43,7 +44,9 @@ describe('registry access', () => {
   });
 
   it('refuses another username, a garbage token, an expired token and one signed by another key', async () => {
-    const other = loadOrCreateKeys(tempDir('otherkeys'));
+    const otherDir = tempDir('otherkeys');
+    const other = loadOrCreateKeys(otherDir);
+    rmSync(otherDir, { recursive: true, force: true });
     const cases: [string, string][] = [
       ['username', basic('admin', r.token)],
       ['garbage', 'Bearer not-a-jwt'],

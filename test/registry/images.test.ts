@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KumoError } from '../../src/shared/errors.js';
 import type { TestRegistry } from './harness.js';
 import { startRegistry } from './harness.js';
-import { call, pushImage, putManifest } from './http-client.js';
+import { call, pushBlob, pushImage, putManifest } from './http-client.js';
 import type { BuiltImage } from './oci-layout.js';
 import { blobOf, gzipLayer, imageOf } from './oci-layout.js';
 
@@ -126,7 +126,6 @@ describe('resolveImage', () => {
 
   it('refuses an artifact that is not a container image', async () => {
     const cfg = blobOf(Buffer.from('{}'), 'application/vnd.oci.empty.v1+json');
-    const { pushBlob } = await import('./http-client.js');
     await pushBlob(r, 'artifacts', cfg.bytes);
     const m = blobOf(
       Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', artifactType: 'application/vnd.example.sbom', config: { mediaType: cfg.mediaType, digest: cfg.digest, size: 2 }, layers: [] })),
