@@ -43,11 +43,22 @@ export function credentialsOf(authorization: string | undefined): Credentials | 
 
 const LOGIN_HINT = `log in with: docker login <host> -u ${TOKEN_USERNAME} -p "$(kumo auth print-access-token)"`;
 
-/** Check the request's credentials for `access`. Returns the subject, or `anonymous` for an allowed anonymous pull. */
-export function authorize(check: AccessCheck, authorization: string | undefined, access: Access): string {
+/**
+ * The token the token endpoint hands out without credentials when anonymous pull is on. It carries
+ * no rights of its own: it only lets token-flow clients (docker, skopeo) proceed to pull anonymously.
+ */
+export const ANONYMOUS_TOKEN = 'anonymous';
+
+/**
+ * Check the request's credentials for `access`. Returns the subject, or `anonymous` for an allowed
+ * anonymous pull. `/v2/` itself (`access` = `ping`) always challenges a request without credentials,
+ * as GCR and Docker Hub do, because clients decide there whether to send the credentials they hold.
+ */
+export function authorize(check: AccessCheck, authorization: string | undefined, access: Access | 'ping'): string {
   const creds = credentialsOf(authorization);
-  if (!creds) {
-    if (access === 'pull' && check.anonymousPull) return 'anonymous';
+  const anonymous = !creds || (creds.scheme === 'bearer' && creds.token === ANONYMOUS_TOKEN);
+  if (anonymous) {
+    if (check.anonymousPull && (access === 'pull' || (access === 'ping' && creds))) return 'anonymous';
     throw new RegistryError('UNAUTHORIZED', `authentication required; ${LOGIN_HINT}`);
   }
   return verify(check, creds).sub;
@@ -91,7 +102,12 @@ export function issueToken(check: AccessCheck, req: IncomingMessage, form: URLSe
   if (!creds && form?.get('grant_type') === 'password') {
     creds = { scheme: 'basic', username: form.get('username') ?? '', token: form.get('password') ?? '' };
   }
-  if (!creds) throw new RegistryError('UNAUTHORIZED', `the token endpoint needs credentials; ${LOGIN_HINT}`);
+  if (!creds) {
+    if (check.anonymousPull) {
+      return { token: ANONYMOUS_TOKEN, access_token: ANONYMOUS_TOKEN, expires_in: 3600, issued_at: new Date(nowMs).toISOString() };
+    }
+    throw new RegistryError('UNAUTHORIZED', `the token endpoint needs credentials; ${LOGIN_HINT}`);
+  }
   const who = verify(check, creds);
   const expiresIn = who.expiresAtMs ? Math.max(1, Math.floor((who.expiresAtMs - nowMs) / 1000)) : 300;
   return { token: creds.token, access_token: creds.token, expires_in: expiresIn, issued_at: new Date(nowMs).toISOString() };

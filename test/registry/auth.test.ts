@@ -3,12 +3,13 @@
  * `WWW-Authenticate` challenge and token endpoint Docker's clients use; anonymous pull off by default.
  */
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken } from '../../src/auth/tokens.js';
 import type { TestRegistry } from './harness.js';
-import { startRegistry, tempDir } from './harness.js';
+import { run, startRegistry, tempDir } from './harness.js';
 import { basic, call, pushImage } from './http-client.js';
-import { gzipLayer, imageOf } from './oci-layout.js';
+import { gzipLayer, imageOf, writeOciLayout } from './oci-layout.js';
 
 let r: TestRegistry;
 beforeAll(async () => {
@@ -85,10 +86,10 @@ describe('registry access', () => {
 describe('anonymous pull', () => {
   it('when configured, lets pulls through without credentials and still guards pushes', async () => {
     const open = await startRegistry({ anonymousPull: true });
+    const work = tempDir('anon');
     try {
       const image = imageOf([await gzipLayer([{ name: 'x', content: Buffer.from('x') }])]);
       await pushImage(open, 'anon/app', 'v1', image);
-      expect((await call(open, 'GET', '/v2/', { auth: false })).status).toBe(200);
       const get = await call(open, 'GET', '/v2/anon/app/manifests/v1', { auth: false });
       expect(get.status).toBe(200);
       expect((await call(open, 'GET', `/v2/anon/app/blobs/${image.config.digest}`, { auth: false })).status).toBe(200);
@@ -96,8 +97,28 @@ describe('anonymous pull', () => {
       expect(push.status).toBe(401);
       const del = await call(open, 'DELETE', '/v2/anon/app/manifests/v1', { auth: false });
       expect(del.status).toBe(401);
+
+      // /v2/ still challenges (clients decide there whether to send their credentials); the token
+      // endpoint hands anonymous clients a pull-only token.
+      expect((await call(open, 'GET', '/v2/', { auth: false })).status).toBe(401);
+      const anon = (await call(open, 'GET', '/v2/token?scope=repository:anon/app:pull', { auth: false })).json<{ token: string }>().token;
+      expect((await call(open, 'GET', '/v2/', { auth: `Bearer ${anon}` })).status).toBe(200);
+      expect((await call(open, 'GET', '/v2/anon/app/manifests/v1', { auth: `Bearer ${anon}` })).status).toBe(200);
+      expect((await call(open, 'POST', '/v2/anon/app/blobs/uploads/', { auth: `Bearer ${anon}` })).status).toBe(401);
+
+      // Real clients: skopeo pushes with credentials and pulls without.
+      const layout = join(work, 'layout');
+      writeOciLayout(layout, image, 'v1');
+      await run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', `oauth2accesstoken:${open.token}`, `oci:${layout}:v1`, `docker://${open.host}/anon/skopeo:v1`]);
+      await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${open.host}/anon/skopeo:v1`, `oci:${join(work, 'out')}:v1`]);
+      const denied = await run('skopeo', ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, `docker://${open.host}/anon/denied:v1`]).then(
+        () => undefined,
+        (e: unknown) => e as { stderr: string },
+      );
+      expect(denied?.stderr).toMatch(/authentication required/);
     } finally {
       await open.close();
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });
