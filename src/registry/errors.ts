@@ -2,7 +2,7 @@
  * The registry's error codes (OCI Distribution Spec §error-codes) as KumoErrors, so the rest of kumo
  * sees ordinary coded errors while the /v2/ edge can answer with the spec's JSON envelope.
  */
-import { KumoError } from '../shared/errors.js';
+import { KumoError, httpStatusOf } from '../shared/errors.js';
 import type { ErrorCode } from '../shared/errors.js';
 
 /** Each OCI code with its usual HTTP status and the KumoError code it corresponds to. */
@@ -69,6 +69,8 @@ export function ociErrorOf(err: unknown): OciErrorReply {
     // A token that verifies but does not fit is still a 401 for docker: it makes the client log in again.
     if (oci) return { status: OCI_ERROR_CODES[oci].status, code: oci, message: err.message };
     if (err.isUserError) return { status: 400, code: 'UNSUPPORTED', message: err.message };
+    // A system error kumo explained (a full disk, say): say it; only unexplained ones stay opaque.
+    if (err.code !== 'INTERNAL') return { status: httpStatusOf(err.code), code: 'UNKNOWN', message: err.message };
   }
   return { status: 500, code: 'UNKNOWN', message: 'internal registry error; see the kumo server log' };
 }

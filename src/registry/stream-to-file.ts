@@ -20,9 +20,12 @@ export interface StreamResult {
 export class StreamWriteError extends Error {
   /** Bytes that did reach the file before the failure. */
   readonly written: number;
-  constructor(message: string, written: number, cause: unknown) {
+  /** Whether the body (the client) or the file (the disk) failed. */
+  readonly side: 'source' | 'file';
+  constructor(message: string, written: number, side: 'source' | 'file', cause: unknown) {
     super(message, { cause });
     this.written = written;
+    this.side = side;
   }
 }
 
@@ -41,13 +44,15 @@ export function streamToFile(source: Readable, fd: number, position: number, has
     let failed = false;
 
     let failure: Error | undefined;
+    let side: 'source' | 'file' = 'source';
     // Reject only once no write is in flight, so `written` is exactly what reached the file.
     const settleFailure = (): void => {
-      if (failure && !writing) reject(new StreamWriteError(failure.message, written, failure));
+      if (failure && !writing) reject(new StreamWriteError(failure.message, written, side, failure));
     };
-    const fail = (err: unknown): void => {
+    const fail = (err: unknown, from: 'source' | 'file' = 'source'): void => {
       if (failed) return;
       failed = true;
+      side = from;
       failure = err instanceof Error ? err : new Error(String(err));
       source.off('data', onData);
       source.off('end', onEnd);
@@ -69,7 +74,7 @@ export function streamToFile(source: Readable, fd: number, position: number, has
         writing = false;
         if (!err) written += batchBytes;
         if (failed) return settleFailure();
-        if (err) return fail(err);
+        if (err) return fail(err, 'file');
         if (source.isPaused() && !ended) source.resume();
         if (ended || pendingBytes >= BATCH_BYTES) flush();
       });
@@ -91,7 +96,7 @@ export function streamToFile(source: Readable, fd: number, position: number, has
 
     source.on('data', onData);
     source.on('end', onEnd);
-    source.on('error', fail);
+    source.on('error', (err) => fail(err));
     source.on('aborted', () => fail(new Error('the client went away mid-upload')));
     source.on('close', () => {
       // An http request that was received whole may close before a paused body is drained.

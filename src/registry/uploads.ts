@@ -10,6 +10,7 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Clock } from '../shared/clock.js';
+import { KumoError } from '../shared/errors.js';
 import type { BlobFiles } from './blob-files.js';
 import { RegistryError } from './errors.js';
 import type { RegistryStore } from './registry.store.js';
@@ -215,13 +216,17 @@ export class Uploads {
         s.offset += written;
         s.hash = hash;
       } catch (err) {
-        if (err instanceof StreamWriteError) {
-          // The hash saw bytes the file may not hold: rebuild it from the file next time.
-          s.offset += err.written;
-          s.hash = undefined;
-          await fh.truncate(s.offset).catch(() => undefined);
+        if (!(err instanceof StreamWriteError)) throw err;
+        // The hash saw bytes the file may not hold: rebuild it from the file next time.
+        s.offset += err.written;
+        s.hash = undefined;
+        await fh.truncate(s.offset).catch(() => undefined);
+        if (err.side === 'file') {
+          throw new KumoError('UNAVAILABLE', `could not store upload ${s.id}: ${err.message}; check the free space of KUMO_HOME`, {}, { cause: err });
         }
-        throw err;
+        throw new RegistryError('BLOB_UPLOAD_INVALID', `the upload body ended early (${err.message}); ${s.offset} bytes are stored, GET the upload location to resume`, {
+          detail: { offset: s.offset },
+        });
       } finally {
         await fh.close();
       }
