@@ -33,7 +33,14 @@ export function createHttpHandler(d: HttpDeps): Handler {
   return (req, res) => {
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     let route: Route | undefined;
-    dispatch(d, req, res, (r) => (route = r)).catch((err: unknown) => sendError(d, req, res, err, route));
+    dispatch(d, req, res, (r) => (route = r)).catch((err: unknown) => {
+      try {
+        sendError(d, req, res, err, route);
+      } catch (inner) {
+        d.onInternalError(inner, req);
+        res.destroy();
+      }
+    });
   };
 }
 
