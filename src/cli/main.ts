@@ -15,6 +15,7 @@ import type { Command } from './commands/context.js';
 import { deploy, DEPLOY_FLAGS } from './commands/deploy.js';
 import { logsRead, logsTail } from './commands/logs.js';
 import { billingReportCmd, metricsCmd } from './commands/billing.js';
+import { imagesDelete, imagesDescribe, imagesGc, imagesList } from './commands/images.js';
 import {
   getIamPolicy,
   iamBinding,
@@ -91,6 +92,10 @@ const TREE: Record<string, Leaf> = {
   'run revisions list': { summary: 'list revisions', usage: 'kumo run revisions list [--service NAME]', flags: { ...COMMON, service: { type: 'string', metavar: 'NAME', help: 'only this service' } }, run: revisionsList },
   'run revisions describe': { summary: 'show a revision', usage: 'kumo run revisions describe NAME', flags: COMMON, run: revisionsDescribe },
   'run revisions delete': { summary: 'delete a revision that serves no traffic', usage: 'kumo run revisions delete NAME', flags: COMMON, run: revisionsDelete },
+  'images list': { summary: "list the repositories in kumo's registry", usage: 'kumo images list', flags: COMMON, run: imagesList },
+  'images describe': { summary: 'show the tags, digests and sizes of a repository, and which revisions use them', usage: 'kumo images describe REPOSITORY', flags: COMMON, run: imagesDescribe },
+  'images delete': { summary: 'delete a tag or a manifest (never one a revision runs)', usage: 'kumo images delete REPOSITORY:TAG | REPOSITORY@DIGEST', flags: COMMON, run: imagesDelete },
+  'images gc': { summary: 'remove blobs no manifest references', usage: 'kumo images gc', flags: COMMON, run: imagesGc },
   'auth print-access-token': { summary: 'print an access token for the kumo API, registry and Google API port', usage: 'kumo auth print-access-token', flags: { lifetime: { type: 'string', metavar: 'SECONDS', help: 'token lifetime (default 3600)' } }, run: printAccessToken },
   'auth print-identity-token': {
     summary: 'print an identity token to call a private service',

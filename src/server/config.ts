@@ -36,6 +36,8 @@ export interface ServerConfig {
   examples: boolean;
   /** Open the Google API port without a token on loopback (emulator style). */
   apiOpen: boolean;
+  /** Let anyone pull from kumo's registry without a token. */
+  anonymousPull: boolean;
 }
 
 export const SERVER_FLAGS: FlagSpecs = {
@@ -58,6 +60,7 @@ export const SERVER_FLAGS: FlagSpecs = {
   'host-memory-share': { type: 'string', metavar: 'FRACTION', help: "share of this machine's memory instances may claim (default 0.8)" },
   'log-retention': { type: 'string', metavar: 'DURATION', help: 'keep logs this long (default 720h = 30 days)' },
   examples: { type: 'bool', help: 'deploy the examples/ folders at start and print their URLs' },
+  'anonymous-pull': { type: 'bool', help: "let the registry serve pulls without a token (off by default)" },
   'api-open': { type: 'bool', help: 'let the Google API port answer without a token (loopback only; off by default)' },
 };
 
@@ -121,5 +124,6 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConf
     logRetentionMs: duration('log-retention', str(p, 'log-retention'), '720h', 60_000, 3650 * 24 * 3600_000),
     examples: bool(p, 'examples') ?? false,
     apiOpen: bool(p, 'api-open') ?? false,
+    anonymousPull: bool(p, 'anonymous-pull') ?? false,
   };
 }

@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import { createApi } from '../api/api.js';
 import { addTelemetryRoutes } from '../api/telemetry.routes.js';
 import { createGoogleApi } from '../googleapi/index.js';
+import { addImageRoutes } from '../api/images.routes.js';
+import { createRegistry } from '../registry/index.js';
+import type { PinnedImage } from '../registry/index.js';
+import type { ResolvedImage } from '../runtime/runtime.js';
 import { sendApiError } from '../api/http.js';
 import { ACCESS_AUDIENCE, loadOrCreateKeys, verifyToken } from '../auth/tokens.js';
 import type { SigningKeys } from '../auth/tokens.js';
@@ -38,6 +42,17 @@ export const VERSION = '0.1.0';
 
 /** Uniform in [0, 1) from the crypto source (traffic split, name suffixes). */
 const random = () => randomInt(0, 2 ** 47) / 2 ** 47;
+
+/** Images that revisions run: the registry never collects or deletes them. */
+function pinnedImages(store: ServingStore): PinnedImage[] {
+  const out: PinnedImage[] = [];
+  for (const r of store.listRevisions()) {
+    const pinned = r.status.imageDigest;
+    const at = pinned?.lastIndexOf('@') ?? -1;
+    if (pinned && at > 0) out.push({ repository: pinned.slice(0, at), digest: pinned.slice(at + 1) });
+  }
+  return out;
+}
 
 export interface RunningServer {
   url: string;
@@ -75,6 +90,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const logs = new LogStore({ db, clock, retentionMs: cfg.logRetentionMs });
   const sources = new SourceStore(cfg.home);
   const store = new ServingStore(db);
+  const resolvedImages = new Map<string, ResolvedImage>();
   const budget = new HostBudget(Math.floor(totalmem() * cfg.hostMemoryShare));
   const telemetry = new Telemetry({ db, clock, logs, budget, project: cfg.project, stepMs: cfg.metricsStepMs, requestLogFlushMs: 250, hostCpus: cpus().length });
   const scaling = { ...CLOUD_RUN_SCALING_DEFAULTS, idleGraceMs: cfg.idleGraceMs, stableWindowMs: cfg.stableWindowMs, tickMs: cfg.scaleTickMs };
@@ -96,14 +112,33 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     random,
     baseEnv: { GOOGLE_CLOUD_PROJECT: cfg.project },
     observerFor: (service, revision, settings) => telemetry.observerFor(service, revision, settings),
-    workloadFor: async (_rev, settings) => {
+    workloadFor: async (rev, settings) => {
       if (settings.sourceDigest) return { kind: 'source', dir: sources.dirFor(settings.sourceDigest) };
-      throw new KumoError('FAILED_PRECONDITION', 'image deploys need kumo\'s registry, which this server does not have yet');
+      const pinned = rev.status.imageDigest ?? settings.image ?? '';
+      let image = resolvedImages.get(pinned);
+      if (!image) {
+        image = await registry.resolveImage(pinned);
+        resolvedImages.set(pinned, image);
+      }
+      return { kind: 'image', image };
     },
   });
 
   let port = cfg.port;
   const urlBase = { port, domain: cfg.domain };
+  const registry = createRegistry({
+    home: cfg.home,
+    db,
+    clock,
+    authenticate: (t) => {
+      const c = verifyToken(keys.publicKey, t, { aud: ACCESS_AUDIENCE, typ: 'access', nowMs: clock.now() });
+      return { sub: c.sub, expiresAtMs: c.exp * 1000 };
+    },
+    anonymousPull: cfg.anonymousPull,
+    realm: (req) => `http://${req.headers.host ?? `localhost:${port}`}/v2/token`,
+    pinned: () => pinnedImages(store),
+    publicHost: `localhost:${port}`,
+  });
   const routes = new RouteTable(urlBase);
   const control = new ServingController({
     store,
@@ -115,6 +150,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     urlBase,
     random,
     hasSource: (d) => sources.has(d),
+    resolveImage: (ref) => registry.resolveImage(ref),
   });
   const authenticate = (token: string) => verifyToken(keys.publicKey, token, { aud: ACCESS_AUDIENCE, typ: 'access', nowMs: clock.now() });
   const api = createApi({
@@ -124,18 +160,21 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     dispatchers,
     authenticate,
     now: () => clock.now(),
-    extend: (routes) =>
+    extend: (routes) => {
       addTelemetryRoutes(routes, {
         metrics: telemetry.metricsStore,
         billing: telemetry.billing,
         now: () => clock.now(),
         requireService: (name) => void control.getService(name),
-      }),
+      });
+      addImageRoutes(routes, { registry, revisions: () => store.listRevisions() });
+    },
     info: () => ({ version: VERSION, project: cfg.project, region: cfg.region, url: `http://localhost:${port}`, domain: cfg.domain, runtime: defaultKind, apiPort }),
   });
   const controlHandler = (req: IncomingMessage, res: ServerResponse) => {
     const path = req.url ?? '/';
     if (path.startsWith('/api/')) return api(req, res);
+    if (path === '/v2' || path.startsWith('/v2/')) return registry.handle(req, res);
     if (path === '/metrics') {
       const text = telemetry.prometheus();
       res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
@@ -212,6 +251,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
       await googleApi.close();
       await dispatchers.closeAll();
       await control.settled();
+      await registry.close();
       telemetry.close();
       logs.close();
       db.close();
