@@ -84,7 +84,9 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
     const out = [];
     for (const [rev, pool] of o.dispatchers.all()) {
       if (!rev.startsWith(`${name}-`)) continue;
-      for (const s of pool.instances) out.push({ revision: rev, id: s.id, state: s.state, inFlight: s.inFlight, startReason: s.startReason, frozen: s.frozen });
+      for (const s of pool.instances) {
+        out.push({ revision: rev, id: s.id, state: s.state, inFlight: s.inFlight, startReason: s.startReason, frozen: s.frozen, timings: s.instance?.timings });
+      }
     }
     sendJson(res, 200, { items: out });
   });

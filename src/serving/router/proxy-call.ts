@@ -47,6 +47,10 @@ async function* limitBody(req: IncomingMessage, maxBytes: number, onTooLarge: ()
   }
 }
 
+function uncork(res: ServerResponse): void {
+  res.uncork();
+}
+
 export class ProxyCall implements Waiter {
   cancelled = false;
   enqueuedAt = 0;
@@ -168,6 +172,9 @@ export class ProxyCall implements Waiter {
     this.status = statusCode;
     if (statusCode < 200) return true; // 100-continue and friends are not forwarded
     this.res.writeHead(statusCode, statusText, downstreamHeaders(rawHeaders));
+    // Headers, a small body and the end usually arrive in one tick: send them in one write.
+    this.res.cork();
+    process.nextTick(uncork, this.res);
     return true;
   }
 
