@@ -97,7 +97,7 @@ export function toResolvedImage(
 ): ResolvedImage {
   const parts = readManifest(reference, manifest);
   const cfg = parse(reference, configBlob, 'config');
-  if (cfg.os !== undefined && cfg.os !== 'linux') throw bad(reference, `it is built for ${String(cfg.os)}, not linux`);
+  if (cfg.os !== undefined && cfg.os !== 'linux') throw bad(reference, `it is built for ${JSON.stringify(cfg.os)}, not linux`);
   const c = (cfg.config ?? {}) as Record<string, unknown>;
   const ports = Object.keys((c.ExposedPorts ?? {}) as Record<string, unknown>)
     .map((p) => Number(p.split('/')[0]))
