@@ -1,0 +1,20 @@
+/**
+ * The shell wrapper around `runc run`: mounts the in-memory upper layer and the overlay root,
+ * runs the container in the foreground (runc exits with the container's status, 128+N for a
+ * signal), then unmounts. Arguments: bundle, layer cache root, overlay lowerdir (relative to the
+ * cache root, topmost first), tmpfs size in bytes, runc binary, runc state root, instance id.
+ */
+export const WRAPPER_SCRIPT = `
+B=$1; L=$2; LOWER=$3; SIZE=$4; RUNC=$5; ROOT=$6; ID=$7
+fail() { echo "kumo: $1" >&2; umount "$B/rootfs" 2>/dev/null; umount "$B/rw" 2>/dev/null; exit 125; }
+mount -t tmpfs -o "size=$SIZE,mode=0755" kumo-rw "$B/rw" || fail "could not mount the in-memory layer"
+mkdir -m 0755 "$B/rw/upper" "$B/rw/work" || fail "could not prepare the in-memory layer"
+cd "$L" || fail "layer cache $L is missing"
+mount -t overlay kumo-root -o "lowerdir=$LOWER,upperdir=$B/rw/upper,workdir=$B/rw/work" "$B/rootfs" || fail "could not mount the image root"
+cd /
+"$RUNC" --root "$ROOT" run --bundle "$B" --pid-file "$B/pid" "$ID"
+rc=$?
+umount "$B/rootfs" 2>/dev/null || umount -l "$B/rootfs"
+umount "$B/rw" 2>/dev/null || umount -l "$B/rw"
+exit $rc
+`;
