@@ -1,0 +1,96 @@
+/** The runtimes the cold-start bench drives, each set up the way a kumo server would. */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProcessRuntime } from '../src/runtime/process/index.js';
+import { RuncRuntime } from '../src/runtime/runc/index.js';
+import type { InstanceSpec, Runtime } from '../src/runtime/runtime.js';
+import { nodeAppImage, sharedLayout } from '../test/runtime/fixtures/images.js';
+import { freeTestCidr } from '../test/runtime/fixtures/runc.js';
+
+export interface BenchSetup {
+  runtime: Runtime;
+  spec: () => InstanceSpec;
+  /** Processes kumo keeps per instance (beyond the app's), and the app's own. */
+  overheadPids(ids: string[]): { pids: number[]; appPids: number[]; what: string } | undefined;
+  close(): Promise<void>;
+}
+
+let seq = 0;
+function baseSpec(workload: InstanceSpec['workload']): InstanceSpec {
+  seq++;
+  return {
+    instanceId: `bench-${process.pid}-${seq}`,
+    service: 'hello',
+    revision: 'hello-00001-abc',
+    configuration: 'hello',
+    workload,
+    env: { K_SERVICE: 'hello', K_REVISION: 'hello-00001-abc', K_CONFIGURATION: 'hello' },
+    containerPort: 8080,
+    cpuMillis: 1000,
+    memoryBytes: 512 * 1024 * 1024,
+    startupTimeoutMs: 10_000,
+    network: 'isolated',
+  };
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(name));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+export async function makeRuntime(kind: 'runc' | 'docker' | 'process', work: string, program: string): Promise<BenchSetup> {
+  if (kind === 'process') {
+    const runtime = new ProcessRuntime({ stateDir: join(work, 'process-state') });
+    return {
+      runtime,
+      spec: () => baseSpec({ kind: 'source', dir: work }),
+      overheadPids: () => undefined,
+      close: () => runtime.close(),
+    };
+  }
+  if (kind === 'runc') {
+    const home = mkdtempSync(join(tmpdir(), 'kumo-bench-runc-'));
+    const layout = sharedLayout();
+    const image = await nodeAppImage(layout, program);
+    const stateDir = join(home, 'run');
+    const runtime = new RuncRuntime({
+      stateDir,
+      layersDir: join(home, 'layers'),
+      imageSource: layout,
+      network: { cidr: freeTestCidr(), routerPort: 0, apiPort: 0, hosts: () => [], poolSize: 4 },
+      project: 'bench',
+    });
+    await runtime.prepareImage(image);
+    return {
+      runtime,
+      spec: () => baseSpec({ kind: 'image', image }),
+      overheadPids(ids) {
+        const pids: number[] = [];
+        const appPids: number[] = [];
+        for (const id of ids) {
+          const rec = JSON.parse(readFileSync(join(stateDir, 'bundles', id, 'instance.json'), 'utf8')) as { wrapperPid: number };
+          pids.push(rec.wrapperPid, ...childrenOf(rec.wrapperPid));
+          appPids.push(Number(readFileSync(join(stateDir, 'bundles', id, 'pid'), 'utf8')));
+        }
+        return { pids, appPids, what: 'the shell wrapper and the foreground runc' };
+      },
+      async close() {
+        for (const i of await runtime.list()) await runtime.remove(i.instanceId);
+        await runtime.close();
+        rmSync(home, { recursive: true, force: true });
+      },
+    };
+  }
+  throw new Error('the docker bench needs the docker runtime (see coldstart-docker.ts)');
+}
