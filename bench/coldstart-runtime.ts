@@ -126,8 +126,16 @@ async function main(): Promise<void> {
     await bareStart(work);
     const kumo: Trial[] = [];
     const bare: { totalMs: number; listenMs: number }[] = [];
+    // Each measurement starts with the runtime idle: no container being prepared in the background.
+    const settle = async () => {
+      await setup.settled?.();
+      await new Promise((r) => setTimeout(r, 300));
+      await setup.settled?.();
+    };
     for (let i = 0; i < trials; i++) {
+      await settle();
       kumo.push(await kumoStart(rt, setup.spec));
+      await settle();
       bare.push(await bareStart(work));
     }
     const col = (xs: number[]) => `${f(quantile(xs, 0.5))} ${f(quantile(xs, 0.95))}`;
@@ -159,6 +167,11 @@ async function main(): Promise<void> {
       const kb = extra.pids.reduce((a, p) => a + pssKb(p), 0) / insts.length;
       const appKb = extra.appPids.reduce((a, p) => a + pssKb(p), 0) / insts.length;
       console.log(`memory per idle instance: kumo's own ${(kb / 1024).toFixed(1)} MiB PSS (${extra.what}), the app ${(appKb / 1024).toFixed(1)} MiB PSS`);
+    }
+    const warm = setup.warmPids?.() ?? [];
+    if (warm.length > 0) {
+      const kb = warm.map((ps) => ps.reduce((a, p) => a + pssKb(p), 0));
+      console.log(`memory per container held ready at its start gate (one per revision that has run): ${(quantile(kb, 0.5) / 1024).toFixed(1)} MiB PSS`);
     }
     for (const i of insts) await rt.stop(i.id, 1000);
   } finally {

@@ -13,6 +13,10 @@ export interface BenchSetup {
   spec: () => InstanceSpec;
   /** Processes kumo keeps per instance (beyond the app's), and the app's own. */
   overheadPids(ids: string[]): { pids: number[]; appPids: number[]; what: string } | undefined;
+  /** Processes of containers held ready at their start gate (kumo's cost per revision that has run). */
+  warmPids?(): number[][];
+  /** Resolves when the runtime does no background work. */
+  settled?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -32,6 +36,29 @@ function baseSpec(workload: InstanceSpec['workload']): InstanceSpec {
     startupTimeoutMs: 10_000,
     network: 'isolated',
   };
+}
+
+function descendants(pid: number): number[] {
+  const out: number[] = [];
+  for (const c of childrenOf(pid)) out.push(c, ...descendants(c));
+  return out;
+}
+
+interface Rec {
+  containerId: string;
+  instanceId?: string;
+  wrapperPid: number;
+}
+
+function records(stateDir: string): Rec[] {
+  const dir = join(stateDir, 'bundles');
+  return readdirSync(dir).flatMap((id) => {
+    try {
+      return [JSON.parse(readFileSync(join(dir, id, 'instance.json'), 'utf8')) as Rec];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function childrenOf(pid: number): number[] {
@@ -54,7 +81,7 @@ export async function makeRuntime(kind: 'runc' | 'docker' | 'process', work: str
     const runtime = new ProcessRuntime({ stateDir: join(work, 'process-state') });
     return {
       runtime,
-      spec: () => baseSpec({ kind: 'source', dir: work }),
+      spec: () => ({ ...baseSpec({ kind: 'source', dir: work }), command: [process.execPath, 'hello.js'] }),
       overheadPids: () => undefined,
       close: () => runtime.close(),
     };
@@ -78,12 +105,18 @@ export async function makeRuntime(kind: 'runc' | 'docker' | 'process', work: str
       overheadPids(ids) {
         const pids: number[] = [];
         const appPids: number[] = [];
-        for (const id of ids) {
-          const rec = JSON.parse(readFileSync(join(stateDir, 'bundles', id, 'instance.json'), 'utf8')) as { wrapperPid: number };
-          pids.push(rec.wrapperPid, ...childrenOf(rec.wrapperPid));
-          appPids.push(Number(readFileSync(join(stateDir, 'bundles', id, 'pid'), 'utf8')));
+        for (const rec of records(stateDir).filter((r) => r.instanceId && ids.includes(r.instanceId))) {
+          const app = Number(readFileSync(join(stateDir, 'bundles', rec.containerId, 'pid'), 'utf8'));
+          appPids.push(app);
+          pids.push(rec.wrapperPid, ...descendants(rec.wrapperPid).filter((p) => p !== app && !descendants(app).includes(p)));
         }
         return { pids, appPids, what: 'the shell wrapper and the foreground runc' };
+      },
+      settled: () => runtime.settled(),
+      warmPids() {
+        return records(stateDir)
+          .filter((r) => !r.instanceId)
+          .map((r) => [r.wrapperPid, ...descendants(r.wrapperPid)]);
       },
       async close() {
         for (const i of await runtime.list()) await runtime.remove(i.instanceId);

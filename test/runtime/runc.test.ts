@@ -3,11 +3,13 @@
  * service-to-service calls by URL, limits, pinned digests, and nothing leaked afterwards.
  * Traffic goes only to loopback and to addresses inside namespaces the runtime created.
  */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RuncRuntime } from '../../src/runtime/runc/index.js';
 import { contractSpec } from '../../src/runtime/runtime.contract.js';
@@ -193,16 +195,15 @@ describe.skipIf(Boolean(skip))('runc runtime', () => {
     await expect(rt.start(contractSpec({ kind: 'image', image }), { log: () => undefined })).rejects.toThrow(/no Entrypoint or Cmd.*--command/);
   });
 
-  it('leaves no mounts, cgroups, namespaces or bundles once instances are stopped', async () => {
+  it('leaves no mounts, cgroups, namespaces, routes or bundles once instances are stopped and the runtime closed', async () => {
     for (const i of await rt.list()) await rt.remove(i.instanceId);
+    await rt.close();
     expect(rt.leftoverMounts()).toEqual([]);
     expect(readdirSync(join(home, 'run', 'bundles'))).toEqual([]);
-    const tagged = readdirSync('/sys/fs/cgroup/memory').filter((d) => d.startsWith('kumo-'));
-    for (const d of tagged) {
-      if (existsSync(join('/sys/fs/cgroup/memory', d))) {
-        const ids = readdirSync(join('/sys/fs/cgroup/memory', d), { withFileTypes: true }).filter((e) => e.isDirectory() && e.name.startsWith('contract-'));
-        expect(ids.filter((e) => e.name.includes(`-${process.pid}-`))).toEqual([]);
-      }
-    }
+    const tag = createHash('sha256').update(resolve(join(home, 'run'))).digest('hex').slice(0, 6);
+    expect(readdirSync('/sys/fs/cgroup').filter((h) => existsSync(join('/sys/fs/cgroup', h, `kumo-${tag}`)))).toEqual([]);
+    expect((existsSync('/run/netns') ? readdirSync('/run/netns') : []).filter((n) => n.startsWith(`kumo-${tag}-`))).toEqual([]);
+    expect(execFileSync('ip', ['-4', '-o', 'route', 'show', 'table', 'all'], { encoding: 'utf8' })).not.toContain(`k${tag}-`);
+    expect(execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' })).not.toContain(join(home, 'run'));
   });
 });

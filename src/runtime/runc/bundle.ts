@@ -49,6 +49,8 @@ export interface BundleInput {
   /** Size of /dev/shm in bytes (counts against the memory limit, like the root). */
   shmBytes: number;
   annotations: Record<string, string>;
+  /** Prestart hooks (the start gate). */
+  hooks: { path: string; args: string[] }[];
   /** Open-file limit (kumo's own hard limit: a container cannot be given more than its creator has). */
   maxOpenFiles: number;
 }
@@ -88,6 +90,7 @@ export function runtimeConfig(b: BundleInput): Record<string, unknown> {
       maskedPaths: MASKED,
       readonlyPaths: READONLY,
     },
+    hooks: { prestart: b.hooks },
     annotations: b.annotations,
   };
 }

@@ -1,32 +1,26 @@
 /**
  * The `runc` runtime: each instance is an OCI bundle run by Debian's runc. Its root is an overlay
- * of the image's cached, read-only layers under an in-memory (tmpfs) upper layer sized to the
- * memory limit; its network is a namespace prepared ahead (see network/pool.ts); its limits,
- * freezer and accounting live in kumo's own cgroup (cgroups.ts). A tiny shell wrapper mounts the
- * root, runs `runc run` in the foreground (so runc reports the exit status) and unmounts after,
- * so a server killed with -9 leaves nothing mounted once its instances end.
+ * of the image's cached, read-only layers under an in-memory (tmpfs) upper layer; its network is a
+ * namespace prepared ahead (network/pool.ts); its limits, freezer and accounting live in kumo's
+ * own cgroup (cgroups.ts). Once a revision has run, one container of the same shape is kept
+ * created and held at its start gate (container.ts), so the next cold start of that revision only
+ * starts the app. `warm.perShape: 0` turns that off.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KumoError } from '../../shared/errors.js';
 import { LayerCache } from '../image/layer-cache.js';
-import { containerProcess } from '../image/process.js';
-import { forEachLine } from '../lines.js';
 import { GatewayForwarder } from '../network/forwarder.js';
-import { googleEnv, hostsFile, resolvConf } from '../network/hosts.js';
 import { NetworkPool } from '../network/pool.js';
-import type { InstanceNetwork } from '../network/pool.js';
-import { run } from '../network/exec.js';
-import { freeLoopbackPort, processStartTime } from '../process/proc.js';
+import { processStartTime } from '../process/proc.js';
 import { waitForListening } from '../probe.js';
 import type { ExitInfo, ImageSource, Instance, InstanceSink, InstanceSpec, InstanceStats, ResolvedImage, Runtime, RuntimeInstanceInfo } from '../runtime.js';
-import { runtimeConfig } from './bundle.js';
 import { Cgroups } from './cgroups.js';
-import { exitStatus, formatLimit, mountsUnder, openFilesLimit, pidInCgroup, readPid, sleep, unmountAll, userDatabase } from './host.js';
-import { WRAPPER_SCRIPT } from './wrapper.js';
+import { cleanUpContainer, Container, signal } from './container.js';
+import type { ContainerDeps, ContainerRecord } from './container.js';
+import { mountsUnder, openFilesLimit, pidInCgroup, readPid, sleep, userDatabase } from './host.js';
 
 export interface RuncRuntimeOptions {
   /** Bundles, runc state and instance records, e.g. `${KUMO_HOME}/run/runc`. */
@@ -45,6 +39,8 @@ export interface RuncRuntimeOptions {
     /** Namespaces kept ready (default 2). */
     poolSize?: number;
   };
+  /** Containers created ahead for revisions that have run (default 1 per shape, 8 in all, dropped after 15 min). */
+  warm?: { perShape?: number; max?: number; idleMs?: number };
   /** GOOGLE_CLOUD_PROJECT for instances. */
   project: string;
   runcPath?: string;
@@ -52,47 +48,36 @@ export interface RuncRuntimeOptions {
   onError?: (err: Error) => void;
 }
 
-interface InstanceRecord {
-  instanceId: string;
-  service: string;
-  revision: string;
-  netns?: string;
-  wrapperPid: number;
-  wrapperStartTime: string;
-}
-
-interface Managed {
-  child: ChildProcess;
-  bundle: string;
-  exited: Promise<ExitInfo>;
-  freezerFd: number;
-  frozen: boolean;
-  killedByKumo: boolean;
-  hostsPath: string;
-  hostname: string;
-  address: string | undefined;
-  gateway: string;
-}
-
 const INSTANCE_ID = /^[a-z0-9]([a-z0-9-]{0,98}[a-z0-9])?$/;
+const PREWARM_DELAY_MS = 200;
+
+/** Everything about a spec except the instance id: containers of one shape are interchangeable. */
+function shapeOf(spec: InstanceSpec): string {
+  const { instanceId: _id, ...rest } = spec;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
 
 export class RuncRuntime implements Runtime {
   readonly kind = 'runc' as const;
   readonly isolation: string;
-  private readonly instances = new Map<string, Managed>();
+  private readonly instances = new Map<string, Container>();
+  private readonly warm = new Map<string, Container[]>();
+  private readonly warming = new Set<Promise<void>>();
+  private readonly discarding = new Set<Promise<void>>();
+  /** Ids of containers being created ahead (not in `warm` yet). */
+  private readonly launching = new Set<string>();
   private readonly layers: LayerCache;
   private readonly cgroups: Cgroups;
   private readonly pool: NetworkPool;
   private readonly forwarder: GatewayForwarder;
+  private readonly deps: ContainerDeps;
   private readonly tag: string;
-  private readonly runc: string;
-  private readonly users = new Map<string, Promise<{ passwd?: string; group?: string }>>();
   private readonly ready: Promise<void>;
-  private readonly maxOpenFiles = openFilesLimit();
+  private readonly users = new Map<string, Promise<{ passwd?: string; group?: string }>>();
+  private closing = false;
 
   constructor(private readonly o: RuncRuntimeOptions) {
     this.tag = createHash('sha256').update(resolve(o.stateDir)).digest('hex').slice(0, 6);
-    this.runc = o.runcPath ?? 'runc';
     mkdirSync(this.bundlesDir, { recursive: true });
     this.layers = new LayerCache({ dir: o.layersDir, source: o.imageSource });
     this.cgroups = new Cgroups(this.tag, o.cgroupRoot);
@@ -106,6 +91,25 @@ export class RuncRuntime implements Runtime {
       onError: o.onError,
     });
     this.forwarder = new GatewayForwarder(this.pool.gateway, [o.network.routerPort, o.network.apiPort]);
+    this.deps = {
+      runc: o.runcPath ?? 'runc',
+      runcRoot: join(o.stateDir, 'runc'),
+      bundlesDir: this.bundlesDir,
+      layers: this.layers,
+      cgroups: this.cgroups,
+      pool: this.pool,
+      project: o.project,
+      routerPort: o.network.routerPort,
+      apiPort: o.network.apiPort,
+      hosts: o.network.hosts,
+      maxOpenFiles: openFilesLimit(),
+      userDb: (image, dirs) => {
+        let p = this.users.get(image.digest);
+        if (!p) this.users.set(image.digest, (p = userDatabase(dirs)));
+        return p;
+      },
+      onError: o.onError,
+    };
     this.isolation = `runc: own pid/mount/ipc/uts/network namespaces, cgroup CPU and memory limits, in-memory root over read-only image layers; instances reach only kumo's router and API on ${this.pool.gateway}`;
     this.ready = this.setUp();
     this.ready.catch(() => undefined);
@@ -118,10 +122,6 @@ export class RuncRuntime implements Runtime {
 
   private get bundlesDir(): string {
     return join(this.o.stateDir, 'bundles');
-  }
-
-  private get runcRoot(): string {
-    return join(this.o.stateDir, 'runc');
   }
 
   /** Unpack the image's layers ahead of a start (a deploy calls this so the first cold start does not). */
@@ -143,229 +143,163 @@ export class RuncRuntime implements Runtime {
     if (!(spec.cpuMillis >= 10)) throw new KumoError('INVALID_ARGUMENT', 'cpu must be at least 10m', { field: 'cpu' });
     const image = spec.workload.image;
     await this.ready;
-    const layerDirs = await this.layers.ensureImage(image);
-    let users = this.users.get(image.digest);
-    if (!users) this.users.set(image.digest, (users = userDatabase(layerDirs)));
-    const isolated = spec.network === 'isolated';
-    const net: InstanceNetwork | undefined = isolated ? await this.pool.acquire() : undefined;
-    const bundle = join(this.bundlesDir, spec.instanceId);
-    try {
-      const port = net ? spec.containerPort : await freeLoopbackPort();
-      const gateway = net ? net.gateway : '127.0.0.1';
-      const proc = containerProcess({
-        image: image.config,
-        command: spec.command,
-        args: spec.args,
-        platformEnv: googleEnv({ project: this.o.project, host: gateway, routerPort: this.o.network.routerPort, apiPort: this.o.network.apiPort }),
-        env: spec.env,
-        port,
-        ...(await users),
+    const shape = shapeOf(spec);
+    const c = this.takeWarm(shape) ?? (await Container.launch(this.deps, spec.instanceId, spec, image));
+    c.adopt(spec.instanceId, sink);
+    this.instances.set(spec.instanceId, c);
+    void c.exited.then(() => {
+      if (this.instances.get(spec.instanceId) === c) this.instances.delete(spec.instanceId);
+      this.prewarm(shape, spec);
+    });
+    await c.open();
+    const timings: Instance['timings'] = { requestedAt, preparedAt: Date.now() };
+    const ready = this.whenReady(spec, c, timings);
+    ready.catch(() => undefined);
+    // Prepare the next container of this shape once this one is up, so it does not compete with its start.
+    void ready
+      .catch(() => undefined)
+      .then(() => {
+        const t = setTimeout(() => this.prewarm(shape, spec), PREWARM_DELAY_MS);
+        t.unref();
       });
-      const hostname = spec.instanceId.slice(0, 63).replace(/-+$/, '');
-      mkdirSync(join(bundle, 'rootfs'), { recursive: true });
-      mkdirSync(join(bundle, 'rw'), { recursive: true });
-      const hostsPath = join(bundle, 'hosts');
-      writeFileSync(hostsPath, hostsFile({ hostname, address: net?.address, gateway, names: this.o.network.hosts() }));
-      writeFileSync(join(bundle, 'resolv.conf'), resolvConf());
-      const config = runtimeConfig({
-        process: proc,
-        hostname,
-        netnsPath: net?.path,
-        cgroupsPath: this.cgroups.containerPath(spec.instanceId),
-        hostsFile: hostsPath,
-        resolvConf: join(bundle, 'resolv.conf'),
-        shmBytes: Math.min(64 * 1024 ** 2, Math.floor(spec.memoryBytes / 2)),
-        maxOpenFiles: this.maxOpenFiles,
-        annotations: { 'dev.kumo.service': spec.service, 'dev.kumo.revision': spec.revision, 'dev.kumo.image': `${image.repository}@${image.digest}` },
-      });
-      writeFileSync(join(bundle, 'config.json'), JSON.stringify(config));
-      this.cgroups.create(spec.instanceId, { memoryBytes: spec.memoryBytes, cpuMillis: spec.cpuMillis });
-      const lower = image.layers.length > 0 ? [...image.layers].reverse().map((l) => this.layers.relativePath(l.digest)).join(':') : this.emptyLayer();
-      if (lower.length > 3500) {
-        throw new KumoError('FAILED_PRECONDITION', `image ${image.reference} has ${image.layers.length} layers, more than an overlay mount takes here; squash it`, { field: 'image' });
-      }
-      const preparedAt = Date.now();
-      const child = spawn('sh', ['-c', WRAPPER_SCRIPT, 'kumo-instance', bundle, this.layers.root, lower, String(spec.memoryBytes), this.runc, this.runcRoot, spec.instanceId], {
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const spawnError = new Promise<never>((_, reject) => child.once('error', reject));
-      spawnError.catch(() => undefined);
-      // `ended` fires the moment the wrapper is gone, before clean-up, so probing stops while the network still exists.
-      const ended = new AbortController();
-      const exited = new Promise<ExitInfo>((res) => {
-        child.once('close', (code, signal) => {
-          ended.abort();
-          res(this.finish(spec, bundle, net, code, signal, sink));
-        });
-      });
-      if (child.stdout) forEachLine(child.stdout, (line) => sink.log('stdout', line, Date.now()));
-      if (child.stderr) forEachLine(child.stderr, (line) => sink.log('stderr', line, Date.now()));
-      await Promise.race([new Promise<void>((r) => child.once('spawn', () => r())), spawnError]);
-      const record: InstanceRecord = {
-        instanceId: spec.instanceId,
-        service: spec.service,
-        revision: spec.revision,
-        netns: net?.name,
-        wrapperPid: child.pid ?? -1,
-        wrapperStartTime: processStartTime(child.pid ?? -1) ?? '',
-      };
-      writeFileSync(join(bundle, 'instance.json'), JSON.stringify(record));
-      const managed: Managed = {
-        child,
-        bundle,
-        exited,
-        freezerFd: this.cgroups.openFreezer(spec.instanceId),
-        frozen: false,
-        killedByKumo: false,
-        hostsPath,
-        hostname,
-        address: net?.address,
-        gateway,
-      };
-      this.instances.set(spec.instanceId, managed);
-      const timings: Instance['timings'] = { requestedAt, preparedAt };
-      const endpoint = { host: net ? net.address : '127.0.0.1', port };
-      const readyP = this.whenReady(spec, endpoint, bundle, ended.signal, exited, timings);
-      readyP.catch(() => undefined);
-      return { id: spec.instanceId, endpoint, ready: readyP, exited, timings };
-    } catch (err) {
-      if (!this.instances.has(spec.instanceId)) {
-        this.cgroups.remove(spec.instanceId);
-        if (net) await this.pool.destroy(net.name);
-        if (await unmountAll(bundle)) rmSync(bundle, { recursive: true, force: true });
-      }
-      throw err;
+    return { id: spec.instanceId, endpoint: c.endpoint, ready, exited: c.exited, timings };
+  }
+
+  /** Resolves once no container is being created or discarded in the background. */
+  async settled(): Promise<void> {
+    while (this.warming.size > 0 || this.discarding.size > 0) await Promise.all([...this.warming, ...this.discarding]);
+  }
+
+  private takeWarm(shape: string): Container | undefined {
+    const list = this.warm.get(shape);
+    const c = list?.shift();
+    if (list && list.length === 0) this.warm.delete(shape);
+    return c;
+  }
+
+  private warmCount(): number {
+    let n = 0;
+    for (const l of this.warm.values()) n += l.length;
+    return n + this.warming.size;
+  }
+
+  /** Create a container of this shape ahead, held at its gate, unless enough are held already. */
+  private prewarm(shape: string, spec: InstanceSpec): void {
+    const perShape = this.o.warm?.perShape ?? 1;
+    const max = this.o.warm?.max ?? 8;
+    if (this.closing || perShape <= 0 || spec.workload.kind !== 'image') return;
+    if ((this.warm.get(shape)?.length ?? 0) >= perShape) return;
+    if (this.warmCount() >= max) {
+      // Drop the oldest held container of another shape to make room.
+      let oldest: [string, Container] | undefined;
+      for (const [k, l] of this.warm) for (const c of l) if (!oldest || c.createdAt < oldest[1].createdAt) oldest = [k, c];
+      if (!oldest) return;
+      this.discard(oldest[0], oldest[1]);
     }
+    const image = spec.workload.image;
+    const id = `warm-${randomBytes(5).toString('hex')}`;
+    this.launching.add(id);
+    const p = (async () => {
+      const c = await Container.launch(this.deps, id, spec, image);
+      this.launching.delete(id);
+      const list = this.warm.get(shape) ?? [];
+      list.push(c);
+      this.warm.set(shape, list);
+      const idle = setTimeout(() => this.discard(shape, c), this.o.warm?.idleMs ?? 15 * 60_000);
+      idle.unref();
+      void c.exited.then(() => {
+        clearTimeout(idle);
+        const l = this.warm.get(shape);
+        if (l?.includes(c)) {
+          l.splice(l.indexOf(c), 1);
+          if (l.length === 0) this.warm.delete(shape);
+        }
+      });
+      if (this.closing) this.discard(shape, c);
+    })()
+      .catch((err: unknown) => this.o.onError?.(err instanceof Error ? err : new Error(String(err))))
+      .finally(() => {
+        this.launching.delete(id);
+        this.warming.delete(p);
+      });
+    this.warming.add(p);
   }
 
-  private emptyLayer(): string {
-    const dir = join(this.layers.root, 'empty');
-    mkdirSync(dir, { recursive: true });
-    return 'empty';
+  private discard(shape: string, c: Container): void {
+    const l = this.warm.get(shape);
+    if (l?.includes(c)) l.splice(l.indexOf(c), 1);
+    if (l && l.length === 0) this.warm.delete(shape);
+    const done = c.kill().then(() => undefined);
+    this.discarding.add(done);
+    void done.finally(() => this.discarding.delete(done));
   }
 
-  private async whenReady(
-    spec: InstanceSpec,
-    endpoint: { host: string; port: number },
-    bundle: string,
-    ended: AbortSignal,
-    exited: Promise<ExitInfo>,
-    timings: Instance['timings'],
-  ): Promise<void> {
-    const abort = { signal: ended };
-    const deadline = timings.requestedAt + spec.startupTimeoutMs;
-    // runc writes the pid file once the container's process exists, before it starts the app.
-    const pidFile = join(bundle, 'pid');
-    while (!abort.signal.aborted && !existsSync(pidFile) && Date.now() < deadline) await sleep(1);
-    if (existsSync(pidFile)) timings.spawnedAt = Date.now();
-    const ok = await waitForListening({ host: endpoint.host, port: endpoint.port, timeoutMs: Math.max(0, deadline - Date.now()), signal: abort.signal });
+  private async whenReady(spec: InstanceSpec, c: Container, timings: Instance['timings']): Promise<void> {
+    const deadline = Date.now() + spec.startupTimeoutMs;
+    const signal = c.ended.signal;
+    // runc writes the pid file once the app's process exists.
+    while (!signal.aborted && c.pid === undefined && Date.now() < deadline) await sleep(1);
+    if (c.pid !== undefined) timings.spawnedAt = Date.now();
+    const { host, port } = c.endpoint;
+    const ok = await waitForListening({ host, port, timeoutMs: Math.max(0, deadline - Date.now()), signal });
     if (ok) {
       timings.readyAt = Date.now();
       return;
     }
     const fields = { service: spec.service, revision: spec.revision, instance: spec.instanceId };
-    if (abort.signal.aborted) {
-      const info = await exited;
-      throw new KumoError('UNAVAILABLE', `the container ${info.reason} before it listened on PORT=${endpoint.port}`, fields);
+    if (signal.aborted) {
+      const info = await c.exited;
+      throw new KumoError('UNAVAILABLE', `the container ${info.reason} before it listened on PORT=${port}`, fields);
     }
     throw new KumoError(
       'UNAVAILABLE',
-      `the container did not listen on PORT=${endpoint.port} within ${Math.round(spec.startupTimeoutMs / 1000)} s; does it read the PORT environment variable and listen on 0.0.0.0 (not 127.0.0.1)?`,
+      `the container did not listen on PORT=${port} within ${Math.round(spec.startupTimeoutMs / 1000)} s; does it read the PORT environment variable and listen on 0.0.0.0 (not 127.0.0.1)?`,
       fields,
     );
   }
 
-  private async finish(
-    spec: InstanceSpec,
-    bundle: string,
-    net: InstanceNetwork | undefined,
-    rawCode: number | null,
-    rawSignal: string | null,
-    sink: InstanceSink,
-  ): Promise<ExitInfo> {
-    const m = this.instances.get(spec.instanceId);
-    const { code, signal } = exitStatus(rawCode, rawSignal);
-    const oomKilled = signal === 'SIGKILL' && !m?.killedByKumo && this.cgroups.memoryFailures(spec.instanceId) > 0;
-    const reason = oomKilled
-      ? `exceeded memory limit of ${formatLimit(spec.memoryBytes)}`
-      : signal
-        ? `was killed by ${signal}`
-        : `exited with code ${String(code)}`;
-    if (oomKilled) sink.log('stderr', `kumo: instance ${spec.instanceId} ${reason} and was stopped`, Date.now());
-    if (m) Cgroups.closeFd(m.freezerFd);
-    this.instances.delete(spec.instanceId);
-    await this.cleanUp(spec.instanceId, bundle, net?.name);
-    return { code, signal, oomKilled, reason };
-  }
-
-  /** Release everything an ended instance held: runc state, mounts, cgroups, network, bundle. */
-  private async cleanUp(id: string, bundle: string, netns: string | undefined): Promise<void> {
-    if (existsSync(join(this.runcRoot, id))) await run(this.runc, ['--root', this.runcRoot, 'delete', '--force', id]).catch(() => undefined);
-    const unmounted = await unmountAll(bundle);
-    for (let i = 0; i < 50 && !this.cgroups.remove(id); i++) await sleep(10);
-    if (netns) await this.pool.destroy(netns);
-    if (unmounted) rmSync(bundle, { recursive: true, force: true });
-    else this.o.onError?.(new Error(`instance ${id}: ${bundle} is still mounted; left in place`));
-  }
-
   async stop(instanceId: string, graceMs: number): Promise<ExitInfo | undefined> {
-    const m = this.instances.get(instanceId);
-    if (!m) return undefined;
-    this.thaw(instanceId);
-    const pidFile = join(m.bundle, 'pid');
+    const c = this.instances.get(instanceId);
+    if (!c) return undefined;
+    c.thaw();
     const deadline = Date.now() + graceMs;
-    let pid = readPid(pidFile);
-    while (pid === undefined && Date.now() < deadline && this.instances.has(instanceId)) {
+    let pid = c.pid;
+    while (pid === undefined && Date.now() < deadline && !c.ended.signal.aborted) {
       await sleep(5);
-      pid = readPid(pidFile);
+      pid = c.pid;
     }
     if (pid !== undefined) signal(pid, 'SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const killed = new Promise<void>((r) => {
+    const grace = new Promise<void>((r) => {
       timer = setTimeout(r, Math.max(0, deadline - Date.now()));
     });
-    await Promise.race([m.exited, killed]);
+    await Promise.race([c.exited, grace]);
     clearTimeout(timer);
-    if (this.instances.has(instanceId)) {
-      m.killedByKumo = true;
-      const target = readPid(pidFile);
-      // SIGKILL to the pid namespace's init ends every process in it.
-      if (target !== undefined) signal(target, 'SIGKILL');
-      else signal(-(m.child.pid ?? 0), 'SIGKILL');
-    }
-    return m.exited;
+    // SIGKILL to the pid namespace's init ends every process in it.
+    if (!c.ended.signal.aborted) await c.kill();
+    return c.exited;
   }
 
   freeze(instanceId: string): void {
-    const m = this.instances.get(instanceId);
-    if (!m || m.frozen) return;
-    m.frozen = true;
-    Cgroups.writeState(m.freezerFd, 'FROZEN');
+    this.instances.get(instanceId)?.freeze();
   }
 
   thaw(instanceId: string): void {
-    const m = this.instances.get(instanceId);
-    if (!m || !m.frozen) return;
-    m.frozen = false;
-    Cgroups.writeState(m.freezerFd, 'THAWED');
+    this.instances.get(instanceId)?.thaw();
   }
 
-  /** Rewrite every running instance's /etc/hosts (call after services are added or removed). */
+  /** Rewrite every container's /etc/hosts (call after services are added or removed). */
   refreshHosts(): void {
-    const names = this.o.network.hosts();
-    for (const m of this.instances.values()) {
-      // Written in place: the file is bind-mounted, so a rename would not be seen inside.
-      writeFileSync(m.hostsPath, hostsFile({ hostname: m.hostname, address: m.address, gateway: m.gateway, names }));
-    }
+    for (const c of this.instances.values()) c.refreshHosts();
+    for (const l of this.warm.values()) for (const c of l) c.refreshHosts();
   }
 
-  private records(): InstanceRecord[] {
+  private records(): ContainerRecord[] {
     if (!existsSync(this.bundlesDir)) return [];
-    const out: InstanceRecord[] = [];
+    const out: ContainerRecord[] = [];
     for (const id of readdirSync(this.bundlesDir)) {
       try {
-        out.push(JSON.parse(readFileSync(join(this.bundlesDir, id, 'instance.json'), 'utf8')) as InstanceRecord);
+        out.push(JSON.parse(readFileSync(join(this.bundlesDir, id, 'instance.json'), 'utf8')) as ContainerRecord);
       } catch {
         // a bundle whose start never got that far
       }
@@ -373,18 +307,30 @@ export class RuncRuntime implements Runtime {
     return out;
   }
 
-  private isRunning(id: string): boolean {
-    const pid = readPid(join(this.bundlesDir, id, 'pid'));
-    return pid !== undefined && pidInCgroup(pid, `kumo-${this.tag}/${id}/`);
+  private isRunning(containerId: string): boolean {
+    const pid = readPid(join(this.bundlesDir, containerId, 'pid'));
+    if (pid !== undefined) return pidInCgroup(pid, `kumo-${this.tag}/${containerId}/`);
+    return this.cgroups.pids(containerId).length > 0;
   }
 
+  private ownWarm(): Set<string> {
+    const ids = new Set<string>(this.launching);
+    for (const l of this.warm.values()) for (const c of l) ids.add(c.id);
+    return ids;
+  }
+
+  /** Instances under this kumo home, plus containers a crashed server held ready (listed by container id). */
   async list(): Promise<RuntimeInstanceInfo[]> {
+    const own = this.ownWarm();
     const seen = new Map<string, RuntimeInstanceInfo>();
     for (const r of this.records()) {
-      seen.set(r.instanceId, { instanceId: r.instanceId, service: r.service, revision: r.revision, running: this.isRunning(r.instanceId) });
+      if (own.has(r.containerId)) continue;
+      const id = r.instanceId ?? r.containerId;
+      seen.set(id, { instanceId: id, service: r.service, revision: r.revision, running: this.isRunning(r.containerId) });
     }
-    for (const id of [...this.cgroups.list(), ...(existsSync(this.bundlesDir) ? readdirSync(this.bundlesDir) : [])]) {
-      if (!seen.has(id) && INSTANCE_ID.test(id)) seen.set(id, { instanceId: id, running: this.isRunning(id) });
+    const recorded = new Set(this.records().map((r) => r.containerId));
+    for (const id of this.cgroups.list()) {
+      if (!recorded.has(id) && !seen.has(id) && !own.has(id) && INSTANCE_ID.test(id)) seen.set(id, { instanceId: id, running: this.isRunning(id) });
     }
     return [...seen.values()];
   }
@@ -395,34 +341,37 @@ export class RuncRuntime implements Runtime {
       await this.stop(instanceId, 0);
       return;
     }
-    const bundle = join(this.bundlesDir, instanceId);
-    let record: InstanceRecord | undefined;
-    try {
-      record = JSON.parse(readFileSync(join(bundle, 'instance.json'), 'utf8')) as InstanceRecord;
-    } catch {
-      record = undefined;
-    }
-    this.cgroups.thaw(instanceId);
+    const record = this.records().find((r) => r.instanceId === instanceId || r.containerId === instanceId);
+    const containerId = record?.containerId ?? instanceId;
+    const bundle = join(this.bundlesDir, containerId);
+    this.cgroups.thaw(containerId);
+    // A container held at its gate waits on the hook: release it so runc can finish.
+    await openGate(join(bundle, 'gate'));
     for (let i = 0; i < 500; i++) {
-      const pids = this.cgroups.pids(instanceId);
-      const wrapperAlive = record ? processStartTime(record.wrapperPid) === record.wrapperStartTime && record.wrapperStartTime !== '' : false;
+      const pids = this.cgroups.pids(containerId);
+      const wrapperAlive = record ? record.wrapperStartTime !== '' && processStartTime(record.wrapperPid) === record.wrapperStartTime : false;
       if (pids.length === 0 && !wrapperAlive) break;
       for (const pid of pids) signal(pid, 'SIGKILL');
       await sleep(10);
     }
-    await this.cleanUp(instanceId, bundle, record?.netns);
+    await cleanUpContainer(this.deps, containerId, bundle, record?.netns);
   }
 
   stats(instanceId: string): InstanceStats | undefined {
-    return this.cgroups.stats(instanceId);
+    const c = this.instances.get(instanceId);
+    return c ? this.cgroups.stats(c.id) : undefined;
   }
 
-  /** Names of mounts still held under the state directory (for leak checks). */
+  /** Mounts still held under the state directory (for leak checks). */
   leftoverMounts(): string[] {
     return mountsUnder(resolve(this.o.stateDir));
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all([...this.warming]);
+    for (const [k, l] of [...this.warm.entries()]) for (const c of [...l]) this.discard(k, c);
+    await Promise.all([...this.discarding]);
     await this.ready.catch(() => undefined);
     await this.forwarder.close();
     await this.pool.close();
@@ -430,10 +379,15 @@ export class RuncRuntime implements Runtime {
   }
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+async function openGate(fifo: string): Promise<void> {
+  if (!existsSync(fifo)) return;
   try {
-    process.kill(pid, sig);
+    const fh = await open(fifo, constants.O_RDWR | constants.O_NONBLOCK);
+    await fh.write('go\n');
+    // keep it open a moment so the hook can read before the pipe is gone
+    await sleep(50);
+    await fh.close();
   } catch {
-    // already gone
+    // not a gate any more
   }
 }
