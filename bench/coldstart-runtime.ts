@@ -162,7 +162,7 @@ async function main(): Promise<void> {
       const t = await thawCost(rt, first, 50);
       console.log(`thaw: ${t.thawUs.toFixed(0)} us for the thaw call; request after thaw ${t.frozenReqMs.toFixed(2)} ms vs never frozen ${t.warmReqMs.toFixed(2)} ms (p50 of 50)`);
     }
-    const extra = setup.overheadPids(insts.map((i) => i.id));
+    const extra = await setup.overheadPids(insts.map((i) => i.id));
     if (extra) {
       const kb = extra.pids.reduce((a, p) => a + pssKb(p), 0) / insts.length;
       const appKb = extra.appPids.reduce((a, p) => a + pssKb(p), 0) / insts.length;

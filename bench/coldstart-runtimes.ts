@@ -2,9 +2,12 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
+import { DockerRuntime } from '../src/runtime/docker/index.js';
 import { ProcessRuntime } from '../src/runtime/process/index.js';
 import { RuncRuntime } from '../src/runtime/runc/index.js';
 import type { InstanceSpec, Runtime } from '../src/runtime/runtime.js';
+import { startDocker } from '../test/runtime/fixtures/docker.js';
 import { nodeAppImage, sharedLayout } from '../test/runtime/fixtures/images.js';
 import { freeTestCidr } from '../test/runtime/fixtures/runc.js';
 
@@ -12,7 +15,7 @@ export interface BenchSetup {
   runtime: Runtime;
   spec: () => InstanceSpec;
   /** Processes kumo keeps per instance (beyond the app's), and the app's own. */
-  overheadPids(ids: string[]): { pids: number[]; appPids: number[]; what: string } | undefined;
+  overheadPids(ids: string[]): Promise<{ pids: number[]; appPids: number[]; what: string } | undefined> | { pids: number[]; appPids: number[]; what: string } | undefined;
   /** Processes of containers held ready at their start gate (kumo's cost per revision that has run). */
   warmPids?(): number[][];
   /** Resolves when the runtime does no background work. */
@@ -59,6 +62,15 @@ function records(stateDir: string): Rec[] {
       return [];
     }
   });
+}
+
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 function childrenOf(pid: number): number[] {
@@ -125,5 +137,26 @@ export async function makeRuntime(kind: 'runc' | 'docker' | 'process', work: str
       },
     };
   }
-  throw new Error('the docker bench needs the docker runtime (see coldstart-docker.ts)');
+  const docker = await startDocker();
+  const layout = sharedLayout();
+  const image = await docker.push(layout, await nodeAppImage(layout, program));
+  const runtime = new DockerRuntime({ socketPath: docker.socket, registry: docker.registry, home: work, network: { routerPort: 0, apiPort: 0, hosts: () => [] }, project: 'bench' });
+  await runtime.prepareImage(`${docker.registry}/${image.repository}@${image.digest}`);
+  return {
+    runtime,
+    spec: () => baseSpec({ kind: 'image', image }),
+    async overheadPids(ids) {
+      const engine = new Docker({ socketPath: docker.socket });
+      const apps: number[] = [];
+      for (const id of ids) {
+        for (const c of await engine.listContainers({ filters: { label: [`dev.kumo.instance=${id}`] } })) apps.push((await engine.getContainer(c.Id).inspect()).State.Pid);
+      }
+      const shims = apps.map((p) => parentOf(p)).filter((p): p is number => p !== undefined);
+      return { pids: shims, appPids: apps, what: "containerd's shim per container (dockerd and containerd themselves not counted)" };
+    },
+    async close() {
+      for (const i of await runtime.list()) await runtime.remove(i.instanceId);
+      await docker.stop();
+    },
+  };
 }
