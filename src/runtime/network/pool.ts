@@ -220,7 +220,16 @@ export class NetworkPool {
   async destroy(name: string): Promise<void> {
     if (!name.startsWith(this.prefix)) return;
     if (!existsSync(join(NETNS_DIR, name))) return;
-    await run('ip', ['netns', 'delete', name]).catch(() => rmSync(join(NETNS_DIR, name), { force: true }));
+    const path = join(NETNS_DIR, name);
+    for (let attempt = 0; attempt < 5 && existsSync(path); attempt++) {
+      try {
+        await run('ip', ['netns', 'delete', name]);
+      } catch (err) {
+        // Another clean-up of the same instance may be deleting it right now.
+        await new Promise((r) => setTimeout(r, 20));
+        if (attempt === 4 && existsSync(path)) this.o.onError?.(new Error(`could not delete network namespace ${name}: ${(err as Error).message}`));
+      }
+    }
   }
 
   async close(): Promise<void> {
