@@ -36,6 +36,9 @@ for (const n of [1, 2]) {
   rt.freeze(inst.id);
   out.push({ id: inst.id, endpoint: inst.endpoint });
 }
+// let the runtime prepare its next container of this shape, so one is held at its gate when we die
+await new Promise((r) => setTimeout(r, 500));
+await rt.settled();
 console.log(JSON.stringify(out));
 setInterval(() => {}, 1000);
 `;
