@@ -182,6 +182,25 @@ describe.skipIf(Boolean(skip))('runc runtime', () => {
     expect(await getJson(again.endpoint.host, 8080)).toMatchObject({ text: 'one' });
   });
 
+  it('starts the next instance of a revision from a container created ahead, with its own logs', async () => {
+    const image = await nodeAppImage(layout, PROBE_APP);
+    const spec = () => contractSpec({ kind: 'image', image }, { env: { K_SERVICE: 'gamma' } });
+    const first = await rt.start(spec(), { log: () => undefined });
+    await first.ready;
+    expect((await getJson<{ hostname: string }>(first.endpoint.host, 8080, '/env')).hostname).not.toMatch(/^warm-/);
+    await rt.stop(first.id, 2000);
+    await new Promise((r) => setTimeout(r, 300));
+    await rt.settled();
+    const lines: string[] = [];
+    const second = await rt.start(spec(), { log: (_s, l) => lines.push(l) });
+    await second.ready;
+    expect((await getJson<{ hostname: string }>(second.endpoint.host, 8080, '/env')).hostname).toMatch(/^warm-/);
+    expect(lines).toContain('listening on 8080');
+    expect((await rt.list()).map((i) => i.instanceId)).toContain(second.id);
+    expect((second.timings.spawnedAt ?? 0) - second.timings.requestedAt).toBeLessThan(5000);
+    await rt.stop(second.id, 2000);
+  });
+
   it('runs with the host network and a free PORT when asked', async () => {
     const inst = await startApp('alpha', { network: 'host' });
     expect(inst.endpoint.host).toBe('127.0.0.1');

@@ -53,8 +53,10 @@ const PREWARM_DELAY_MS = 200;
 
 /** Everything about a spec except the instance id: containers of one shape are interchangeable. */
 function shapeOf(spec: InstanceSpec): string {
-  const { instanceId: _id, ...rest } = spec;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+  const { instanceId: _id, workload, ...rest } = spec;
+  // The image by content: two references to one digest run the same container.
+  const image = workload.kind === 'image' ? { digest: workload.image.digest, layers: workload.image.layers, config: workload.image.config } : workload;
+  return createHash('sha256').update(JSON.stringify({ ...rest, image })).digest('hex');
 }
 
 export class RuncRuntime implements Runtime {
