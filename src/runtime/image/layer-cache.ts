@@ -82,7 +82,13 @@ export class LayerCache {
       const blob = await this.open(digest);
       const result = await unpackLayer(blob, tmp, { digest, maxBytes: this.o.maxLayerBytes });
       await applyOverlaySpecials(tmp, result.specials);
-      await rename(tmp, dest);
+      try {
+        await rename(tmp, dest);
+      } catch (err) {
+        // Another process unpacked the same layer first: theirs is as good as ours.
+        if (!existsSync(dest)) throw err;
+        await rm(tmp, { recursive: true, force: true });
+      }
       return dest;
     } catch (err) {
       await rm(tmp, { recursive: true, force: true });

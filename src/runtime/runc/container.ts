@@ -207,10 +207,13 @@ export class Container {
     this.killedByKumo = true;
     this.thaw();
     await this.open().catch(() => undefined);
+    const giveUpAt = Date.now() + 5000;
     while (!this.ended.signal.aborted) {
       const pid = this.pid;
       if (pid !== undefined) signal(pid, 'SIGKILL');
       for (const p of this.deps.cgroups.pids(this.id)) signal(p, 'SIGKILL');
+      // runc stuck for good: end the wrapper's whole process group; clean-up unmounts after it.
+      if (Date.now() > giveUpAt && this.child.pid) signal(-this.child.pid, 'SIGKILL');
       await Promise.race([this.exited, sleep(10)]);
     }
     return this.exited;
