@@ -39,7 +39,7 @@ export interface RuncRuntimeOptions {
     /** Namespaces kept ready (default 2). */
     poolSize?: number;
   };
-  /** Containers created ahead for revisions that have run (default 1 per shape, 8 in all, dropped after 15 min). */
+  /** Containers created ahead for revisions that have run (default 1 per shape, 8 in all, dropped after 60 min unused). */
   warm?: { perShape?: number; max?: number; idleMs?: number };
   /** GOOGLE_CLOUD_PROJECT for instances. */
   project: string;
@@ -172,6 +172,11 @@ export class RuncRuntime implements Runtime {
     while (this.warming.size > 0 || this.discarding.size > 0) await Promise.all([...this.warming, ...this.discarding]);
   }
 
+  /** Drop the containers held ready for a revision (call when it no longer serves). */
+  releaseRevision(revision: string): void {
+    for (const [k, l] of [...this.warm.entries()]) for (const c of [...l]) if (c.spec.revision === revision) this.discard(k, c);
+  }
+
   private takeWarm(shape: string): Container | undefined {
     const list = this.warm.get(shape);
     const c = list?.shift();
@@ -207,7 +212,7 @@ export class RuncRuntime implements Runtime {
       const list = this.warm.get(shape) ?? [];
       list.push(c);
       this.warm.set(shape, list);
-      const idle = setTimeout(() => this.discard(shape, c), this.o.warm?.idleMs ?? 15 * 60_000);
+      const idle = setTimeout(() => this.discard(shape, c), this.o.warm?.idleMs ?? 60 * 60_000);
       idle.unref();
       void c.exited.then(() => {
         clearTimeout(idle);
