@@ -108,6 +108,7 @@ export async function makeRuntime(kind: 'runc' | 'docker' | 'process', work: str
       layersDir: join(home, 'layers'),
       imageSource: layout,
       network: { cidr: freeTestCidr(), routerPort: 0, apiPort: 0, hosts: () => [], poolSize: 4 },
+      warm: { perShape: process.argv.includes('--no-warm') ? 0 : 1 },
       project: 'bench',
     });
     await runtime.prepareImage(image);
