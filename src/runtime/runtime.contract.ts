@@ -166,5 +166,41 @@ export function runtimeContract(f: ContractFixture): void {
         await later.close();
       });
     });
+
+    it('runs two instances of one spec side by side, each on its own endpoint', async () => {
+      await withRuntime(async (rt) => {
+        const workload = await f.workload(CONTRACT_APP);
+        const a = await rt.start(contractSpec(workload), { log: () => undefined });
+        const b = await rt.start(contractSpec(workload), { log: () => undefined });
+        await Promise.all([a.ready, b.ready]);
+        expect(`${a.endpoint.host}:${a.endpoint.port}`).not.toBe(`${b.endpoint.host}:${b.endpoint.port}`);
+        await expect(getJson(a.endpoint.host, a.endpoint.port)).resolves.toMatchObject({ service: 'contract' });
+        await expect(getJson(b.endpoint.host, b.endpoint.port)).resolves.toMatchObject({ service: 'contract' });
+        await rt.stop(a.id, 2000);
+        // stopping one leaves the other serving
+        await expect(getJson(b.endpoint.host, b.endpoint.port)).resolves.toMatchObject({ service: 'contract' });
+        await rt.stop(b.id, 2000);
+      });
+    });
+
+    it('reports CPU and memory use of a running instance, when it has stats', async () => {
+      await withRuntime(async (rt) => {
+        if (!rt.stats) return;
+        const inst = await rt.start(contractSpec(await f.workload(CONTRACT_APP)), { log: () => undefined });
+        await inst.ready;
+        for (let i = 0; i < 20; i++) await getJson(inst.endpoint.host, inst.endpoint.port);
+        const s = rt.stats(inst.id);
+        expect(s?.memoryBytes).toBeGreaterThan(1024 * 1024);
+        expect(s?.cpuUsageUsec).toBeGreaterThan(1000);
+        await rt.stop(inst.id, 2000);
+      });
+    });
+
+    it('answers stop and remove for an instance it does not know without harm', async () => {
+      await withRuntime(async (rt) => {
+        await expect(rt.stop('contract-never-started', 100)).resolves.toBeUndefined();
+        await expect(rt.remove('contract-never-started')).resolves.toBeUndefined();
+      });
+    });
   });
 }

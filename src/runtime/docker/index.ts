@@ -1,0 +1,2 @@
+export { DockerRuntime } from './docker.runtime.js';
+export type { DockerRuntimeOptions } from './docker.runtime.js';

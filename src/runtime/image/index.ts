@@ -1,0 +1,10 @@
+export { LayerCache } from './layer-cache.js';
+export type { LayerCacheOptions } from './layer-cache.js';
+export { unpackLayer, UnsafeLayerError } from './unpack.js';
+export type { UnpackResult, OverlaySpecial } from './unpack.js';
+export { applyOverlaySpecials } from './overlay-specials.js';
+export { isIndex, pickPlatform, readManifest, toResolvedImage, MEDIA_TYPES } from './oci.js';
+export { parseImageReference, notInRegistryError } from './reference.js';
+export type { ImageReference } from './reference.js';
+export { containerProcess, resolveUser } from './process.js';
+export type { ContainerProcess, ProcessInput } from './process.js';
