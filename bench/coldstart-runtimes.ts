@@ -142,7 +142,7 @@ export async function makeRuntime(kind: 'runc' | 'docker' | 'process', work: str
   const layout = sharedLayout();
   const image = await docker.push(layout, await nodeAppImage(layout, program));
   const runtime = new DockerRuntime({ socketPath: docker.socket, registry: docker.registry, home: work, network: { routerPort: 0, apiPort: 0, hosts: () => [] }, project: 'bench' });
-  await runtime.prepareImage(`${docker.registry}/${image.repository}@${image.digest}`);
+  await runtime.prepareImage(image);
   return {
     runtime,
     spec: () => baseSpec({ kind: 'image', image }),

@@ -128,6 +128,12 @@ export interface Runtime {
   /** Kill and clean up an instance this server does not manage (an orphan of a crashed server). */
   remove(instanceId: string): Promise<void>;
   stats?(instanceId: string): InstanceStats | undefined;
+  /** Get an image ready (unpack layers, pull) before its first instance starts; a deploy calls it. */
+  prepareImage?(image: ResolvedImage): Promise<void>;
+  /** The set of service host names changed (instances resolve them to kumo's router). */
+  refreshHosts?(): void;
+  /** A revision stopped serving: drop anything kept ready for it. */
+  releaseRevision?(revision: string): void;
   /** Release runtime-wide resources; instances must have been stopped by the caller. */
   close(): Promise<void>;
 }

@@ -8,18 +8,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createApi } from '../api/api.js';
-import { addTelemetryRoutes } from '../api/telemetry.routes.js';
-import { createGoogleApi } from '../googleapi/index.js';
-import { addImageRoutes } from '../api/images.routes.js';
-import { createRegistry } from '../registry/index.js';
-import type { PinnedImage } from '../registry/index.js';
-import type { ResolvedImage } from '../runtime/runtime.js';
 import { sendApiError } from '../api/http.js';
-import { ACCESS_AUDIENCE, loadOrCreateKeys, verifyToken } from '../auth/tokens.js';
+import { addImageRoutes } from '../api/images.routes.js';
+import { addTelemetryRoutes } from '../api/telemetry.routes.js';
+import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken, verifyToken } from '../auth/tokens.js';
 import type { SigningKeys } from '../auth/tokens.js';
+import { createGoogleApi } from '../googleapi/index.js';
 import { LogStore } from '../observability/logs/log.store.js';
+import { createRegistry } from '../registry/index.js';
+import type { PinnedImage, Registry } from '../registry/index.js';
 import { ProcessRuntime } from '../runtime/process/index.js';
-import type { Runtime, RuntimeKind } from '../runtime/runtime.js';
+import type { InstanceSpec, ResolvedImage } from '../runtime/runtime.js';
+import { CLOUD_RUN_SCALING_DEFAULTS, validateServerScalingDefaults } from '../serving/autoscaler/index.js';
 import { Dispatchers } from '../serving/dispatcher/dispatchers.js';
 import { HostBudget } from '../serving/dispatcher/host-budget.js';
 import { RouteTable } from '../serving/route-table.js';
@@ -30,13 +30,13 @@ import { ServingStore } from '../serving/serving.store.js';
 import { SourceStore } from '../serving/source.store.js';
 import { systemClock } from '../shared/clock.js';
 import { invalidArgument, KumoError } from '../shared/errors.js';
-import { CLOUD_RUN_SCALING_DEFAULTS, validateServerScalingDefaults } from '../serving/autoscaler/index.js';
-import { PROMETHEUS_CONTENT_TYPE } from '../observability/metrics/index.js';
-import { Telemetry } from './telemetry.js';
 import { openDatabase } from '../store/database.js';
 import type { Database } from '../store/database.js';
 import type { ServerConfig } from './config.js';
 import { deployExamples } from './examples.js';
+import { kumoEndpoints } from './kumo-endpoints.js';
+import { containerRuntime } from './runtimes.js';
+import { Telemetry } from './telemetry.js';
 
 export const VERSION = '0.1.0';
 
@@ -61,46 +61,47 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-async function chooseRuntimes(cfg: ServerConfig, home: string): Promise<{ runtimes: Partial<Record<RuntimeKind, Runtime>>; defaultKind: RuntimeKind; note: string }> {
-  const proc = new ProcessRuntime({ stateDir: join(home, 'run', 'process') });
-  const runtimes: Partial<Record<RuntimeKind, Runtime>> = { process: proc };
-  if (cfg.runtime === 'runc' || cfg.runtime === 'docker') {
-    throw new KumoError('FAILED_PRECONDITION', `the ${cfg.runtime} runtime is not built into this kumo yet; use --runtime process`, { field: '--runtime' });
-  }
-  return { runtimes, defaultKind: 'process', note: `runtime: process — ${proc.isolation}` };
-}
-
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = (l) => console.log(l)): Promise<RunningServer> {
   mkdirSync(cfg.home, { recursive: true });
   const clock = systemClock;
+  const now = () => clock.now();
+
+  // Phase 1: state and the rooms that need nothing but state.
   const db: Database = openDatabase(join(cfg.home, 'kumo.db'));
   const keys: SigningKeys = loadOrCreateKeys(join(cfg.home, 'keys'));
-  const { runtimes, defaultKind, note } = await chooseRuntimes(cfg, cfg.home);
-
-  // What a crashed server left behind: no adoption yet, so remove it.
-  let orphans = 0;
-  for (const rt of Object.values(runtimes)) {
-    for (const i of await rt.list()) {
-      await rt.remove(i.instanceId);
-      orphans++;
-    }
-  }
-  if (orphans > 0) log(`kumo: removed ${orphans} instance(s) left behind by an earlier server`);
-
+  const authenticate = (token: string) => verifyToken(keys.publicKey, token, { aud: ACCESS_AUDIENCE, typ: 'access', nowMs: now() });
   const logs = new LogStore({ db, clock, retentionMs: cfg.logRetentionMs });
   const sources = new SourceStore(cfg.home);
   const store = new ServingStore(db);
-  const resolvedImages = new Map<string, ResolvedImage>();
   const budget = new HostBudget(Math.floor(totalmem() * cfg.hostMemoryShare));
   const telemetry = new Telemetry({ db, clock, logs, budget, project: cfg.project, stepMs: cfg.metricsStepMs, requestLogFlushMs: 250, hostCpus: cpus().length });
   const scaling = { ...CLOUD_RUN_SCALING_DEFAULTS, idleGraceMs: cfg.idleGraceMs, stableWindowMs: cfg.stableWindowMs, tickMs: cfg.scaleTickMs };
   const scalingProblems = validateServerScalingDefaults(scaling);
   if (scalingProblems.length > 0) throw invalidArgument(scalingProblems);
-  const dispatchers = new Dispatchers({
+
+  // Phase 2: serving. Container runtimes join in phase 4, once the ports are known.
+  let port = cfg.port;
+  let apiPort = cfg.apiPort;
+  let registry: Registry | undefined;
+  const useRegistry = (): Registry => {
+    if (!registry) throw new KumoError('UNAVAILABLE', 'kumo is still starting; try again in a moment', { retryAfterSec: 1 });
+    return registry;
+  };
+  const resolvedImages = new Map<string, ResolvedImage>();
+  const resolveImage = async (ref: string) => {
+    let image = resolvedImages.get(ref);
+    if (!image) {
+      image = await useRegistry().resolveImage(ref);
+      resolvedImages.set(ref, image);
+    }
+    return image;
+  };
+  const processRuntime = new ProcessRuntime({ stateDir: join(cfg.home, 'run', 'process') });
+  const dispatchers: Dispatchers = new Dispatchers({
     clock,
     budget,
-    runtimes,
-    defaultRuntime: defaultKind,
+    runtimes: { process: processRuntime },
+    defaultRuntime: 'process',
     scaling,
     observeMs: 1000,
     stopGraceMs: cfg.stopGraceMs,
@@ -112,33 +113,15 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     random,
     baseEnv: { GOOGLE_CLOUD_PROJECT: cfg.project },
     observerFor: (service, revision, settings) => telemetry.observerFor(service, revision, settings),
-    workloadFor: async (rev, settings) => {
+    workloadFor: async (rev, settings): Promise<InstanceSpec['workload']> => {
       if (settings.sourceDigest) return { kind: 'source', dir: sources.dirFor(settings.sourceDigest) };
-      const pinned = rev.status.imageDigest ?? settings.image ?? '';
-      let image = resolvedImages.get(pinned);
-      if (!image) {
-        image = await registry.resolveImage(pinned);
-        resolvedImages.set(pinned, image);
-      }
+      const image = await resolveImage(rev.status.imageDigest ?? settings.image ?? '');
+      await dispatchers.runtimeFor(settings).runtime.prepareImage?.(image);
       return { kind: 'image', image };
     },
   });
-
-  let port = cfg.port;
+  telemetry.watch(dispatchers);
   const urlBase = { port, domain: cfg.domain };
-  const registry = createRegistry({
-    home: cfg.home,
-    db,
-    clock,
-    authenticate: (t) => {
-      const c = verifyToken(keys.publicKey, t, { aud: ACCESS_AUDIENCE, typ: 'access', nowMs: clock.now() });
-      return { sub: c.sub, expiresAtMs: c.exp * 1000 };
-    },
-    anonymousPull: cfg.anonymousPull,
-    realm: (req) => `http://${req.headers.host ?? `localhost:${port}`}/v2/token`,
-    pinned: () => pinnedImages(store),
-    publicHost: `localhost:${port}`,
-  });
   const routes = new RouteTable(urlBase);
   const control = new ServingController({
     store,
@@ -150,65 +133,26 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     urlBase,
     random,
     hasSource: (d) => sources.has(d),
-    resolveImage: (ref) => registry.resolveImage(ref),
+    resolveImage,
   });
-  const authenticate = (token: string) => verifyToken(keys.publicKey, token, { aud: ACCESS_AUDIENCE, typ: 'access', nowMs: clock.now() });
-  const api = createApi({
-    control,
-    sources,
-    logs,
-    dispatchers,
-    authenticate,
-    now: () => clock.now(),
-    extend: (routes) => {
-      addTelemetryRoutes(routes, {
-        metrics: telemetry.metricsStore,
-        billing: telemetry.billing,
-        now: () => clock.now(),
-        requireService: (name) => void control.getService(name),
-      });
-      addImageRoutes(routes, { registry, revisions: () => store.listRevisions() });
-    },
-    info: () => ({ version: VERSION, project: cfg.project, region: cfg.region, url: `http://localhost:${port}`, domain: cfg.domain, runtime: defaultKind, apiPort }),
-  });
-  const controlHandler = (req: IncomingMessage, res: ServerResponse) => {
-    const path = req.url ?? '/';
-    if (path.startsWith('/api/')) return api(req, res);
-    if (path === '/v2' || path.startsWith('/v2/')) return registry.handle(req, res);
-    if (path === '/metrics') {
-      const text = telemetry.prometheus();
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-      return;
-    }
-    if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end('ok\n');
-      return;
-    }
-    if (path === '/' || path === '/index.html') {
-      const names = routes.names();
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`kumo ${VERSION}\n\n${names.length === 0 ? 'No services yet: kumo run deploy NAME --source DIR\n' : names.map((n) => `${n}  ${routes.get(n)?.url ?? ''}`).join('\n') + '\n'}`);
-      return;
-    }
-    sendApiError(res, new KumoError('NOT_FOUND', `nothing at ${path} on kumo itself; services answer at http://NAME.${cfg.domain}:${port}`));
-  };
+
+  // Phase 3: the two ports. Until phase 5 ends, kumo's own endpoints answer 503.
+  let ready = false;
+  let endpoints: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const front = new FrontDoor({
     host: cfg.host,
     port: cfg.port,
     domain: cfg.domain,
     routes,
     dispatchers,
-    invoker: new InvokerCheck(keys.publicKey, () => clock.now()),
-    now: () => clock.now(),
+    invoker: new InvokerCheck(keys.publicKey, now),
+    now,
     random,
-    control: controlHandler,
+    control: (req, res) => (ready && endpoints ? endpoints(req, res) : sendApiError(res, new KumoError('UNAVAILABLE', 'kumo is still starting; try again in a moment', { retryAfterSec: 1 }))),
     events: telemetry,
     traceIds: telemetry.ids,
     ...(cfg.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: cfg.maxQueueWaitMs } : {}),
   });
-  telemetry.watch(dispatchers);
   port = await front.listen();
   urlBase.port = port;
   const googleApi = createGoogleApi({
@@ -222,7 +166,6 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
       return { subject: c.sub, ...(c.email ? { email: c.email } : {}) };
     },
   });
-  let apiPort: number;
   try {
     apiPort = (await googleApi.listen()).port;
   } catch (err) {
@@ -230,12 +173,80 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     throw new KumoError('UNAVAILABLE', `cannot listen on the Google API port ${cfg.apiPort} (${(err as Error).message}); pick another with --api-port`, { field: '--api-port' });
   }
 
+  // Phase 4: the registry (its messages name the port) and the container runtime (it needs both ports).
+  registry = createRegistry({
+    home: cfg.home,
+    db,
+    clock,
+    authenticate: (t) => {
+      const c = authenticate(t);
+      return { sub: c.sub, expiresAtMs: c.exp * 1000 };
+    },
+    anonymousPull: cfg.anonymousPull,
+    realm: (req) => `http://${req.headers.host ?? `localhost:${port}`}/v2/token`,
+    pinned: () => pinnedImages(store),
+    publicHost: `localhost:${port}`,
+  });
+  const container = await containerRuntime({
+    requested: cfg.runtime,
+    home: cfg.home,
+    project: cfg.project,
+    imageSource: registry.imageSource,
+    routerPort: port,
+    apiPort,
+    hosts: () => routes.hostNames(),
+    registryToken: () => mintToken(keys, { sub: 'admin', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: now(), ttlSec: 600 }),
+    log,
+  });
+  if (container.runtime) {
+    dispatchers.useRuntime(container.kind, container.runtime, true);
+    const rt = container.runtime;
+    routes.onChange(() => rt.refreshHosts?.());
+  }
+  // What a crashed server left behind: removed, not adopted.
+  let orphans = 0;
+  for (const rt of [processRuntime, ...(container.runtime ? [container.runtime] : [])]) {
+    for (const i of await rt.list()) {
+      await rt.remove(i.instanceId);
+      orphans++;
+    }
+  }
+  if (orphans > 0) log(`kumo: removed ${orphans} instance(s) left behind by an earlier server`);
+
+  // Phase 5: kumo's own API and endpoints; resume the control plane.
+  const reg = registry;
+  const api = createApi({
+    control,
+    sources,
+    logs,
+    dispatchers,
+    authenticate,
+    now,
+    extend: (r) => {
+      addTelemetryRoutes(r, { metrics: telemetry.metricsStore, billing: telemetry.billing, now, requireService: (name) => void control.getService(name) });
+      addImageRoutes(r, { registry: reg, revisions: () => store.listRevisions() });
+    },
+    info: () => ({ version: VERSION, project: cfg.project, region: cfg.region, url: `http://localhost:${port}`, domain: cfg.domain, runtime: dispatchers.defaultRuntime, apiPort }),
+  });
+  endpoints = kumoEndpoints({
+    api,
+    registry: (req, res) => reg.handle(req, res),
+    prometheus: () => telemetry.prometheus(),
+    routes,
+    version: VERSION,
+    domain: cfg.domain,
+    port: () => port,
+  });
+  ready = true;
   control.start();
+
   const url = `http://${cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host}:${port}`;
   writeFileSync(join(cfg.home, 'server.json'), JSON.stringify({ pid: process.pid, url, port, apiPort, project: cfg.project }));
   log(`kumo ${VERSION} listening on ${url} (home ${cfg.home})`);
   log(`kumo: Google APIs (Cloud Run Admin v1/v2, operations) on ${cfg.host}:${apiPort}, gRPC and REST`);
-  log(`kumo: ${note}`);
+  log(`kumo: runtime ${container.kind}: ${container.reason}`);
+  if (container.kind !== 'process') log(`kumo: source deploys run on the process runtime: ${processRuntime.isolation}`);
+  else log(`kumo: the process runtime gives no isolation: ${processRuntime.isolation}`);
   if (cfg.host !== '127.0.0.1' && cfg.host !== 'localhost' && cfg.host !== '::1') {
     log(`kumo: WARNING: bound to ${cfg.host}, beyond loopback: services that allow unauthenticated calls are reachable from the network`);
   }
@@ -251,7 +262,8 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
       await googleApi.close();
       await dispatchers.closeAll();
       await control.settled();
-      await registry.close();
+      await container.runtime?.close();
+      await reg.close();
       telemetry.close();
       logs.close();
       db.close();

@@ -23,8 +23,24 @@ export interface RouteEntry {
 
 export class RouteTable {
   private readonly entries = new Map<string, RouteEntry>();
+  private readonly listeners: (() => void)[] = [];
 
   constructor(private readonly urlBase: UrlBase) {}
+
+  /** Called after every change (runtimes keep the service host names in instances' /etc/hosts). */
+  onChange(fn: () => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Every host name that reaches a service: `NAME.DOMAIN` and `TAG---NAME.DOMAIN`. */
+  hostNames(): string[] {
+    const out: string[] = [];
+    for (const e of this.entries.values()) {
+      out.push(`${e.service}.${this.urlBase.domain}`);
+      for (const t of e.targets) if (t.tag) out.push(`${t.tag}---${e.service}.${this.urlBase.domain}`);
+    }
+    return out.sort();
+  }
 
   resolve(service: Service): ResolvedTarget[] {
     return resolveTraffic(service.spec.traffic, service.status.latestReadyRevisionName);
@@ -44,10 +60,12 @@ export class RouteTable {
       audiences: urls.flatMap((u) => [u, `${u}/`]),
       url,
     });
+    for (const fn of this.listeners) fn();
   }
 
   remove(service: string): void {
     this.entries.delete(service);
+    for (const fn of this.listeners) fn();
   }
 
   get(service: string): RouteEntry | undefined {

@@ -15,7 +15,7 @@ import { forEachLine } from '../lines.js';
 import { googleEnv } from '../network/hosts.js';
 import { freeLoopbackPort } from '../process/proc.js';
 import { waitForListening } from '../probe.js';
-import type { ExitInfo, Instance, InstanceSink, InstanceSpec, InstanceStats, Runtime, RuntimeInstanceInfo } from '../runtime.js';
+import type { ResolvedImage, ExitInfo, Instance, InstanceSink, InstanceSpec, InstanceStats, Runtime, RuntimeInstanceInfo } from '../runtime.js';
 import { exitStatus, formatLimit } from '../runc/host.js';
 
 export interface DockerRuntimeOptions {
@@ -23,6 +23,8 @@ export interface DockerRuntimeOptions {
   socketPath?: string;
   /** kumo's registry as Docker reaches it, e.g. `localhost:8080`; images are pulled as `REGISTRY/REPO@DIGEST`. */
   registry: string;
+  /** An access token for kumo's registry, sent with each pull. */
+  registryToken?: () => string;
   /** KUMO_HOME (hashed into a label, so two kumo homes on one engine never touch each other's containers). */
   home: string;
   network: { routerPort: number; apiPort: number; hosts: () => string[] };
@@ -59,11 +61,19 @@ export class DockerRuntime implements Runtime {
 
   private imageRef(spec: InstanceSpec): string {
     if (spec.workload.kind !== 'image') throw new Error('not an image');
-    return `${this.o.registry}/${spec.workload.image.repository}@${spec.workload.image.digest}`;
+    return this.refOf(spec.workload.image);
+  }
+
+  private refOf(image: ResolvedImage): string {
+    return `${this.o.registry}/${image.repository}@${image.digest}`;
   }
 
   /** Pull the image unless the engine has it (once per digest). */
-  async prepareImage(ref: string): Promise<void> {
+  async prepareImage(image: ResolvedImage): Promise<void> {
+    return this.pull(this.refOf(image));
+  }
+
+  private async pull(ref: string): Promise<void> {
     let p = this.pulls.get(ref);
     if (!p) {
       p = (async () => {
@@ -73,7 +83,9 @@ export class DockerRuntime implements Runtime {
         } catch {
           // not there yet
         }
-        const stream = await this.docker.pull(ref);
+        // kumo's registry wants a token for pulls, as GCR does: Docker sends it as X-Registry-Auth.
+        const token = this.o.registryToken?.();
+        const stream = await this.docker.pull(ref, token ? { authconfig: { username: 'oauth2accesstoken', password: token, serveraddress: this.o.registry } } : {});
         await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
       })();
       p.catch(() => this.pulls.delete(ref));
@@ -95,7 +107,7 @@ export class DockerRuntime implements Runtime {
       });
     }
     const ref = this.imageRef(spec);
-    await this.prepareImage(ref);
+    await this.pull(ref);
     const port = await freeLoopbackPort();
     const env = {
       ...googleEnv({ project: this.o.project, host: '127.0.0.1', routerPort: this.o.network.routerPort, apiPort: this.o.network.apiPort }),

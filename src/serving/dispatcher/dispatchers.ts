@@ -11,6 +11,7 @@ import type { Revision } from '../revision.types.js';
 import { revisionSettings } from '../revision.settings.js';
 import type { RevisionSettings } from '../revision.settings.js';
 import { instanceId } from '../naming.js';
+import { runtimeForDeploy } from '../../runtime/select.js';
 import { KEYS } from '../service.types.js';
 import type { HostBudget } from './host-budget.js';
 import { resolveScalingSettings } from '../autoscaler/index.js';
@@ -68,14 +69,25 @@ export class Dispatchers {
     for (const t of this.timers) t.unref();
   }
 
-  /** The runtime a revision runs on, and why, for deploy output. */
+  /** Add a runtime once it can be built (container runtimes need the server's ports). */
+  useRuntime(kind: RuntimeKind, runtime: Runtime, asDefault: boolean): void {
+    this.o.runtimes[kind] = runtime;
+    if (asDefault) this.o.defaultRuntime = kind;
+  }
+
+  get defaultRuntime(): RuntimeKind {
+    return this.o.defaultRuntime;
+  }
+
+  /** The runtime a revision runs on, and why, for deploy output. Fails early when it cannot run. */
   runtimeFor(settings: RevisionSettings): { runtime: Runtime; note?: string } {
-    let kind = (settings.runtime as RuntimeKind | undefined) ?? this.o.defaultRuntime;
-    let note: string | undefined;
-    if (settings.sourceDigest && !settings.runtime && kind !== 'process') {
-      kind = 'process';
-      note = 'source deploys run on the process runtime (no isolation) until kumo builds images from source';
-    }
+    const override = settings.runtime as RuntimeKind | undefined;
+    const { kind, note } = runtimeForDeploy({
+      server: this.o.defaultRuntime,
+      available: new Set(Object.keys(this.o.runtimes) as RuntimeKind[]),
+      ...(override ? { override } : {}),
+      workload: settings.sourceDigest ? 'source' : 'image',
+    });
     const runtime = this.o.runtimes[kind];
     if (!runtime) {
       throw new KumoError('FAILED_PRECONDITION', `the ${kind} runtime is not available on this server; start kumo with --runtime ${kind} on a machine that has it, or remove the ${KEYS.runtime} annotation`, {
@@ -152,6 +164,7 @@ export class Dispatchers {
     if (!p) return;
     this.pools.delete(revision);
     await p.close();
+    for (const rt of Object.values(this.o.runtimes)) rt.releaseRevision?.(revision);
   }
 
   async closeAll(): Promise<void> {
