@@ -78,9 +78,10 @@ export class Client {
   }
 
   /** A server-sent event stream, one parsed `data:` object at a time. */
-  async *events<T>(path: string): AsyncGenerator<T> {
+  async *events<T>(path: string, onOpen?: () => void): AsyncGenerator<T> {
     const res = await request(`${this.base}${path}`, { headers: { authorization: `Bearer ${this.token()}` }, bodyTimeout: 0 });
     if (res.statusCode >= 400) throw new KumoError('INTERNAL', `HTTP ${res.statusCode}: ${await res.body.text()}`);
+    onOpen?.();
     let buf = '';
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
       buf += chunk.toString('utf8');

@@ -98,9 +98,11 @@ describe('logs, metrics and billing end to end', () => {
   it('follows logs live with logs tail', async () => {
     const tail = spawn(process.execPath, [KUMO_BIN, 'run', 'services', 'logs', 'tail', name], { env: { ...process.env, KUMO_HOME: k.home, KUMO_SERVER: k.url } });
     let out = '';
+    let err = '';
     tail.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    tail.stderr.on('data', (c: Buffer) => (err += c.toString()));
     try {
-      await new Promise((r) => setTimeout(r, 800));
+      await waitFor('the tail to connect', () => err, (e) => e.includes('Tailing logs of'), 15_000, 50);
       await call(k, `${name}.localhost`, '/tailed');
       await waitFor('the tailed lines', () => out, (o) => o.includes('handled /tailed') && /GET 200 .*\/tailed/.test(o), 5000, 100);
     } finally {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, deployHello, instances, removeHome, startKumo, uniqueName, waitFor } from '../helpers/kumo.js';
+import { totalmem } from 'node:os';
+import { call, deployHello, HELLO_DIR, instances, removeHome, startKumo, uniqueName, waitFor } from '../helpers/kumo.js';
 import type { KumoServer } from '../helpers/kumo.js';
 
 let k: KumoServer;
@@ -71,5 +72,29 @@ describe('scaling', () => {
     expect((await instances(k, name)).filter((x) => x.state === 'ready')).toHaveLength(2);
     const logs = k.cli(['run', 'services', 'logs', 'read', name]).stdout;
     expect(logs).toContain('Reason: MANUAL_OR_CUSTOMER_MIN_INSTANCE');
+  });
+});
+
+describe('host capacity', () => {
+  it('never starts more instances than the memory budget holds, and says so', async () => {
+    // a budget that holds one 512 MiB instance and not two
+    const share = (700 * 1024 ** 2) / totalmem();
+    const small = await startKumo(['--host-memory-share', share.toFixed(6), '--idle-grace', '60s', '--max-queue-wait', '1s']);
+    try {
+      const a = deployHello(small, uniqueName('fits'), ['--concurrency', '1']);
+      const b = small.cli(['run', 'deploy', uniqueName('nofit'), '--source', HELLO_DIR]);
+      expect(b.code).toBe(1);
+      expect(b.stderr).toContain('the host has no room for another 512 MiB instance');
+      const slow = call(small, `${a}.localhost`, '/slow?ms=2500');
+      await new Promise((r) => setTimeout(r, 200));
+      const refused = await call(small, `${a}.localhost`, '/');
+      expect(refused.status).toBe(429);
+      expect(refused.body).toContain('the host is at capacity: no room for another 512 MiB instance');
+      expect(refused.headers['retry-after']).toBe('5');
+      expect((await slow).status).toBe(200);
+    } finally {
+      await small.stop();
+      removeHome(small);
+    }
   });
 });

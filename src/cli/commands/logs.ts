@@ -40,7 +40,8 @@ export async function logsTail(ctx: Ctx): Promise<number> {
   const client = ctx.client();
   await client.call('GET', `/api/services/${name}`);
   const qs = query(ctx);
-  for await (const e of client.events<LogEntry>(`/api/services/${name}/logs/tail${qs ? `?${qs}` : ''}`)) {
+  const opened = () => ctx.err(`Tailing logs of ${name}; new entries appear as they are written (Ctrl-C to stop).\n`);
+  for await (const e of client.events<LogEntry>(`/api/services/${name}/logs/tail${qs ? `?${qs}` : ''}`, opened)) {
     ctx.out(ctx.format === 'json' ? `${JSON.stringify(e)}\n` : `${formatEntry(e)}\n`);
   }
   return 0;

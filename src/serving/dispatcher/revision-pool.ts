@@ -102,6 +102,8 @@ export class RevisionPool implements PoolView {
   private readonly queue = new Fifo<Waiter>();
   private closed = false;
   private lastPokeMs = -Infinity;
+  /** The last start was refused because the host's memory budget is spent. */
+  private hostFull = false;
   /** Last start failure, reported to requests that find no instance. */
   private lastFailure: KumoError | undefined;
 
@@ -313,22 +315,42 @@ export class RevisionPool implements PoolView {
     for (let n = live; n < wanted; n++) {
       if (!this.startInstance(reason)) break;
     }
-    if (this.readyCount + this.startingCount === 0) {
+    if (this.readyCount + this.startingCount === 0 && this.hostFull) {
       // Nothing could be started: fail the queue now instead of letting requests hang.
-      const err = this.atMaxInstances
-        ? undefined
-        : new KumoError(
-            'RESOURCE_EXHAUSTED',
-            `the host is at capacity: no room for another ${Math.round(this.settings.memoryBytes / 1024 ** 2)} MiB instance of ${this.o.service} (kumo keeps the sum of --memory within --host-memory-share of this machine's memory)`,
-            { service: this.o.service, revision: this.o.revision, retryAfterSec: 5 },
-          );
+      const err = this.capacityError();
       if (err) for (const w of this.queue.drain()) w.fail(err);
     }
   }
 
+  /**
+   * Why a waiting request cannot get an instance, when it is a limit rather than a start in
+   * progress: the revision's max instances, or the host's memory budget. Answered with 429.
+   */
+  capacityError(): KumoError | undefined {
+    if (this.atMaxInstances) {
+      return new KumoError(
+        'RESOURCE_EXHAUSTED',
+        `no instance had a free slot in time: the revision is at its maximum of ${this.settings.maxInstances} instance(s), all busy; raise --max-instances or --concurrency, or retry later`,
+        { service: this.o.service, revision: this.o.revision, retryAfterSec: 1 },
+      );
+    }
+    if (this.hostFull) {
+      return new KumoError(
+        'RESOURCE_EXHAUSTED',
+        `the host is at capacity: no room for another ${Math.round(this.settings.memoryBytes / 1024 ** 2)} MiB instance of ${this.o.service} (kumo keeps the sum of --memory within --host-memory-share of this machine's memory); lower --memory, stop other services, or retry later`,
+        { service: this.o.service, revision: this.o.revision, retryAfterSec: 5 },
+      );
+    }
+    return undefined;
+  }
+
   private startInstance(reason: StartReason): InstanceSlot | undefined {
     if (this.closed || this.atMaxInstances) return undefined;
-    if (!this.o.budget.tryReserve(this.settings.memoryBytes)) return undefined;
+    if (!this.o.budget.tryReserve(this.settings.memoryBytes)) {
+      this.hostFull = true;
+      return undefined;
+    }
+    this.hostFull = false;
     const now = this.o.clock.now();
     const slot: InstanceSlot = {
       id: this.o.newInstanceId(),

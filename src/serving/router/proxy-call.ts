@@ -103,9 +103,10 @@ export class ProxyCall implements Waiter {
     this.enqueuedAt = Date.now();
     if (maxQueueWaitMs < timeoutMs) {
       const t = setTimeout(() => {
-        if (!this.slot && !this.finished && this.pool.atMaxInstances) {
+        const limit = this.slot || this.finished ? undefined : this.pool.capacityError();
+        if (limit) {
           this.pool.cancel(this);
-          this.fail(this.atMaxError());
+          this.fail(limit);
         }
       }, maxQueueWaitMs);
       this.res.once('close', () => clearTimeout(t));
@@ -211,8 +212,9 @@ export class ProxyCall implements Waiter {
     this.timedOut = true;
     if (!this.slot) {
       this.pool.cancel(this);
-      if (this.pool.atMaxInstances) {
-        this.fail(this.atMaxError());
+      const limit = this.pool.capacityError();
+      if (limit) {
+        this.fail(limit);
         return;
       }
       this.fail(new KumoError('DEADLINE_EXCEEDED', `no instance was ready within the request timeout of ${this.pool.settings.timeoutMs / 1000} s`));
@@ -221,14 +223,6 @@ export class ProxyCall implements Waiter {
     const abort = this.abortUpstream;
     this.fail(new KumoError('DEADLINE_EXCEEDED', `the request took longer than its timeout of ${this.pool.settings.timeoutMs / 1000} s (--timeout); the upstream request was aborted`));
     abort?.(new KumoError('DEADLINE_EXCEEDED', 'request timeout'));
-  }
-
-  private atMaxError(): KumoError {
-    return new KumoError(
-      'RESOURCE_EXHAUSTED',
-      `no instance had a free slot in time: the revision is at its maximum of ${this.pool.settings.maxInstances} instance(s), all busy; raise --max-instances or --concurrency, or retry later`,
-      { retryAfterSec: 1 },
-    );
   }
 
   private onClientClose(): void {
