@@ -137,7 +137,8 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     anonymousPull: cfg.anonymousPull,
     realm: (req) => `http://${req.headers.host ?? `localhost:${port}`}/v2/token`,
     pinned: () => pinnedImages(store),
-    publicHost: `localhost:${port}`,
+    // Read when a message names it: with --port 0 the port is known only after listening.
+    publicHost: () => `localhost:${port}`,
   });
   const routes = new RouteTable(urlBase);
   const control = new ServingController({

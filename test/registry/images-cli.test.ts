@@ -167,6 +167,8 @@ describe('kumo images list | describe | delete', () => {
 
   it('answers bad input with the field and the fix, never a stack trace', () => {
     const cases: [string[], RegExp][] = [
+      // The fix names the port the server really listens on (it was started with --port 0).
+      [['run', 'deploy', uniqueName('missing'), '--image', 'gcr.io/p/missing:v1'], new RegExp(`docker tag gcr.io/p/missing:v1 localhost:${r.kumo.port}/p/missing:v1 && docker push localhost:${r.kumo.port}/p/missing:v1`)],
       [['images', 'gc', '--grace', 'soon'], /--grace must be a duration/],
       [['images', 'describe', 'nothing/here'], /repository nothing\/here is not in kumo's registry; `kumo images list` shows what is/],
       [['images', 'delete', 'Bad/Name:v1'], /INVALID_ARGUMENT|invalid|must/i],
