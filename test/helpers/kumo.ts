@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadOrCreateKeys, mintToken } from '../../src/auth/tokens.js';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The checkout (KUMO_ROOT when this file runs compiled elsewhere, as the benchmarks do). */
+export const ROOT = process.env.KUMO_ROOT ?? resolve(import.meta.dirname, '..', '..');
 export const KUMO_BIN = join(ROOT, 'dist', 'cli', 'main.js');
 export const HELLO_DIR = join(ROOT, 'examples', 'hello');
 
