@@ -165,7 +165,12 @@ describe('kumo images list | describe | delete', () => {
     await expectComplete(repo, b);
   });
 
-  it('answers bad input with the field and the fix, never a stack trace', () => {
+  it('answers bad input with the field and the fix, never a stack trace', async () => {
+    for (const bad of ['-1', 'soon', '1e3', String(31 * 24 * 3_600_000)]) {
+      const res = await call(r, 'POST', `/api/images:gc?graceMs=${bad}`);
+      expect(res.status, bad).toBe(400);
+      expect(res.json<{ error: { status: string; message: string } }>().error, bad).toMatchObject({ status: 'INVALID_ARGUMENT', message: expect.stringContaining('graceMs must be a whole number of milliseconds') as unknown });
+    }
     const cases: [string[], RegExp][] = [
       // The fix names the port the server really listens on (it was started with --port 0).
       [['run', 'deploy', uniqueName('missing'), '--image', 'gcr.io/p/missing:v1'], new RegExp(`docker tag gcr.io/p/missing:v1 localhost:${r.kumo.port}/p/missing:v1 && docker push localhost:${r.kumo.port}/p/missing:v1`)],
