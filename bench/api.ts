@@ -1,26 +1,23 @@
 /**
  * `npm run bench:api`: a cheap read (GetService) through the official @google-cloud/run client,
- * over gRPC and over REST, against kumo's Google API port (auth, transcoding, the real serving
- * control plane on SQLite). The peer, measured in the same run, is a bare server on the same
+ * over gRPC and over REST, against the Google API port of a real `kumo server` process (auth,
+ * transcoding, the serving control plane on SQLite). The peer, measured in the same run, is a bare server on the same
  * transport that answers with pre-encoded bytes: the difference is what kumo's port costs.
  * Prints calls/s and p99 for each, the median of 5 alternating runs.
  */
 import * as grpc from '@grpc/grpc-js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { KEYS } from '../src/serving/service.types.js';
-import { packSource } from '../src/serving/source.pack.js';
 import { loadProtos, protoDirOf } from '../src/googleapi/protos.js';
 import { encodeFromJson } from '../src/googleapi/binary-codec.js';
 import { grpcClients, restClients } from '../test/googleapi/fixtures/clients.js';
 import type { Clients } from '../test/googleapi/fixtures/clients.js';
-import { startRealApi } from '../test/googleapi/fixtures/real-control.js';
+import { startKumoApi } from '../test/googleapi/fixtures/kumo.js';
 
 const RUNS = 5;
 const DURATION_MS = Number(process.env['BENCH_MS'] ?? 2000);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 16);
-const HELLO = fileURLToPath(new URL('../../../../examples/hello', import.meta.url));
 
 interface Result {
   perSec: number;
@@ -76,14 +73,15 @@ async function startPeer(serviceJson: Record<string, unknown>): Promise<{ port: 
 }
 
 async function main(): Promise<void> {
-  const api = await startRealApi();
-  const { digest } = await api.sources.put(packSource(HELLO));
-  const { operation } = api.control.applyService({ metadata: { name: 'bench' }, spec: { template: { metadata: { annotations: { [KEYS.source]: digest } }, spec: { containers: [{}] } } } }, { mode: 'create', region: 'us-central1' });
-  if (operation) await api.control.waitOperation(operation.name, 60_000);
+  const api = await startKumoApi();
   const name = `projects/${api.project}/locations/us-central1/services/bench`;
-
   const kumoGrpc = grpcClients(api.port, api.token);
   const kumoRest = restClients(api.port, api.token);
+  const [op] = await kumoGrpc.services.createService(
+    { parent: `projects/${api.project}/locations/us-central1`, serviceId: 'bench', service: { template: { annotations: { [KEYS.source]: await api.source() }, containers: [{}] } } },
+    kumoGrpc.call,
+  );
+  await op.promise();
   const raw = (await fetch(`http://127.0.0.1:${api.port}/v2/${name}`, { headers: { authorization: `Bearer ${api.token}` } }).then((r) => r.json())) as Record<string, unknown>;
   const peer = await startPeer(raw);
   const peerGrpc = grpcClients(peer.port, api.token);

@@ -95,7 +95,12 @@ const TREE: Record<string, Leaf> = {
   'images list': { summary: "list the repositories in kumo's registry", usage: 'kumo images list', flags: COMMON, run: imagesList },
   'images describe': { summary: 'show the tags, digests and sizes of a repository, and which revisions use them', usage: 'kumo images describe REPOSITORY', flags: COMMON, run: imagesDescribe },
   'images delete': { summary: 'delete a tag or a manifest (never one a revision runs)', usage: 'kumo images delete REPOSITORY:TAG | REPOSITORY@DIGEST', flags: COMMON, run: imagesDelete },
-  'images gc': { summary: 'remove blobs no manifest references', usage: 'kumo images gc', flags: COMMON, run: imagesGc },
+  'images gc': {
+    summary: 'remove blobs no manifest references',
+    usage: 'kumo images gc [--grace 1h]',
+    flags: { ...COMMON, grace: { type: 'string', metavar: 'DURATION', help: 'keep what was pushed within this long (default 1h, a push may be in progress; 0s when none runs)' } },
+    run: imagesGc,
+  },
   'auth print-access-token': { summary: 'print an access token for the kumo API, registry and Google API port', usage: 'kumo auth print-access-token', flags: { lifetime: { type: 'string', metavar: 'SECONDS', help: 'token lifetime (default 3600)' } }, run: printAccessToken },
   'auth print-identity-token': {
     summary: 'print an identity token to call a private service',

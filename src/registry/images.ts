@@ -60,7 +60,8 @@ export class Images implements ImageSource {
     private readonly store: RegistryStore,
     private readonly content: RegistryContent,
     private readonly pinnedDigests: () => Set<string>,
-    private readonly publicHost: string,
+    /** How users reach the registry (read per message: the server learns its port after listening). */
+    private readonly publicHostOf: () => string,
   ) {}
 
   list(): ImageSummary[] {
@@ -178,10 +179,11 @@ export class Images implements ImageSource {
   // ---- helpers ----------------------------------------------------------------------------------
 
   private notPushed(reference: string, host: string | undefined, repository: string, suffix: string): KumoError {
-    const target = `${this.publicHost}/${repository}${suffix}`;
+    const publicHost = this.publicHostOf();
+    const target = `${publicHost}/${repository}${suffix}`;
     const local = host !== undefined && /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(host);
     const fix = suffix.startsWith('@')
-      ? `push the image to ${this.publicHost}/${repository} (its digest stays the same), e.g. \`docker push ${this.publicHost}/${repository}:TAG\``
+      ? `push the image to ${publicHost}/${repository} (its digest stays the same), e.g. \`docker push ${publicHost}/${repository}:TAG\``
       : local
         ? `\`docker push ${target}\``
         : `\`docker tag ${reference} ${target} && docker push ${target}\``;

@@ -34,8 +34,11 @@ export interface RegistryOptions {
   realm: (req: IncomingMessage) => string;
   /** Digests deployed revisions are pinned to: never collected, never deleted. */
   pinned: () => Iterable<PinnedImage>;
-  /** How users reach this registry, for the fixes error messages suggest (default `localhost:8080`). */
-  publicHost?: string;
+  /**
+   * How users reach this registry, for the fixes error messages suggest (default `localhost:8080`);
+   * a function when the port is known only once the server listens (`--port 0`).
+   */
+  publicHost?: string | (() => string);
   /** Upload sessions untouched this long expire (default 1 h). */
   uploadTtlMs?: number;
   /** Interval of the background collection pass; 0 turns it off (default 1 h). */
@@ -81,7 +84,8 @@ export function createRegistry(o: RegistryOptions): Registry {
   const pinnedDigests = (): Set<string> => new Set([...o.pinned()].map((p) => p.digest));
   const content = new RegistryContent(files, store, o.clock, publishing, o.pinned);
   const uploads = new Uploads(files, store, o.clock, publishing);
-  const images = new Images(files, store, content, pinnedDigests, o.publicHost ?? 'localhost:8080');
+  const publicHost = o.publicHost;
+  const images = new Images(files, store, content, pinnedDigests, typeof publicHost === 'function' ? publicHost : () => publicHost ?? 'localhost:8080');
   const onInternalError = o.onInternalError ?? ((err: unknown) => console.error('registry: internal error', err));
   const uploadTtlMs = o.uploadTtlMs ?? HOUR_MS;
   const graceDefault = o.gcGraceMs ?? HOUR_MS;

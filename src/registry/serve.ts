@@ -1,6 +1,6 @@
 /**
- * A standalone registry process, for the crash test and the benchmark until `kumo server` carries
- * the registry on its front door: `node dist/registry/serve.js --home DIR [--port 0] [--anonymous-pull]`.
+ * A standalone registry process, for the registry benchmarks (the tests drive `kumo server`, whose
+ * front door carries the registry): `node dist/registry/serve.js --home DIR [--port 0] [--anonymous-pull]`.
  * Prints `listening on 127.0.0.1:<port>` once ready. Tokens are verified against the key in DIR.
  */
 import { createServer } from 'node:http';

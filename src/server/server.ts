@@ -185,7 +185,8 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     anonymousPull: cfg.anonymousPull,
     realm: (req) => `http://${req.headers.host ?? `localhost:${port}`}/v2/token`,
     pinned: () => pinnedImages(store),
-    publicHost: `localhost:${port}`,
+    // Read when a message names it.
+    publicHost: () => `localhost:${port}`,
   });
   const container = await containerRuntime({
     requested: cfg.runtime,

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadOrCreateKeys, mintToken } from '../../src/auth/tokens.js';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The checkout (KUMO_ROOT when this file runs compiled elsewhere, as the benchmarks do). */
+export const ROOT = process.env.KUMO_ROOT ?? resolve(import.meta.dirname, '..', '..');
 export const KUMO_BIN = join(ROOT, 'dist', 'cli', 'main.js');
 export const HELLO_DIR = join(ROOT, 'examples', 'hello');
 
@@ -19,6 +20,8 @@ export interface KumoServer {
   home: string;
   port: number;
   url: string;
+  /** The Google API port (gRPC and REST), from the server's `Google APIs (…) on HOST:PORT` line. */
+  apiPort: number;
   child: ChildProcess;
   output: () => string;
   /** Run the CLI against this server. */
@@ -41,13 +44,14 @@ export async function startKumo(flags: string[] = [], home?: string): Promise<Ku
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-  const url = await new Promise<string>((resolvePromise, reject) => {
+  const { url, apiPort } = await new Promise<{ url: string; apiPort: number }>((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`kumo server did not start:\n${out}`)), 30_000);
     const check = () => {
       const m = /listening on (http:\/\/[^\s]+)/.exec(out);
-      if (m?.[1]) {
+      const a = /Google APIs \(.*\) on \S+:(\d+),/.exec(out);
+      if (m?.[1] && a?.[1]) {
         clearTimeout(timer);
-        resolvePromise(m[1]);
+        resolvePromise({ url: m[1], apiPort: Number(a[1]) });
       }
     };
     child.stdout?.on('data', check);
@@ -62,6 +66,7 @@ export async function startKumo(flags: string[] = [], home?: string): Promise<Ku
     home: dir,
     port,
     url,
+    apiPort,
     child,
     output: () => out,
     cli(args, opts = {}) {

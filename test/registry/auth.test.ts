@@ -1,19 +1,21 @@
 /**
- * Access control, GCR's way: Basic with `oauth2accesstoken` + a kumo access token, Bearer, the
- * `WWW-Authenticate` challenge and token endpoint Docker's clients use; anonymous pull off by default.
+ * Access control, GCR's way, on a real `kumo server`'s front door: Basic with `oauth2accesstoken` +
+ * a kumo access token, Bearer, the `WWW-Authenticate` challenge and token endpoint Docker's clients
+ * use; anonymous pull off unless the server runs with `--anonymous-pull`.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken } from '../../src/auth/tokens.js';
-import type { TestRegistry } from './harness.js';
-import { run, startRegistry, tempDir } from './harness.js';
+import { run, tempDir } from './harness.js';
 import { basic, call, pushImage } from './http-client.js';
 import { gzipLayer, imageOf, writeOciLayout } from './oci-layout.js';
+import type { RegistryServer } from './server.js';
+import { startRegistryServer } from './server.js';
 
-let r: TestRegistry;
+let r: RegistryServer;
 beforeAll(async () => {
-  r = await startRegistry();
+  r = await startRegistryServer();
 });
 afterAll(async () => {
   await r.close();
@@ -51,9 +53,9 @@ describe('registry access', () => {
     const cases: [string, string][] = [
       ['username', basic('admin', r.token)],
       ['garbage', 'Bearer not-a-jwt'],
-      ['expired', `Bearer ${mintToken(r.keys, { sub: 'x', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: Date.now() - 7_200_000, ttlSec: 60 })}`],
+      ['expired', `Bearer ${mintToken(r.keys(), { sub: 'x', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: Date.now() - 7_200_000, ttlSec: 60 })}`],
       ['foreign key', `Bearer ${mintToken(other, { sub: 'x', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: Date.now(), ttlSec: 60 })}`],
-      ['identity token', `Bearer ${mintToken(r.keys, { sub: 'x', aud: 'http://svc.localhost:8080', typ: 'identity', nowMs: Date.now(), ttlSec: 60 })}`],
+      ['identity token', `Bearer ${mintToken(r.keys(), { sub: 'x', aud: 'http://svc.localhost:8080', typ: 'identity', nowMs: Date.now(), ttlSec: 60 })}`],
     ];
     for (const [what, auth] of cases) {
       const res = await call(r, 'GET', '/v2/', { auth });
@@ -85,7 +87,7 @@ describe('registry access', () => {
 
 describe('anonymous pull', () => {
   it('when configured, lets pulls through without credentials and still guards pushes', async () => {
-    const open = await startRegistry({ anonymousPull: true });
+    const open = await startRegistryServer(['--anonymous-pull']);
     const work = tempDir('anon');
     try {
       const image = imageOf([await gzipLayer([{ name: 'x', content: Buffer.from('x') }])]);

@@ -1,55 +1,27 @@
 /**
- * Crash safety: `kill -9` of a registry process (dist/registry/serve.js) mid-upload and mid-push,
- * then a restart on the same KUMO_HOME. No partial blob may become visible, every file under
- * blobs/ must hash to its name, SQLite must be intact, an interrupted session can resume, and a
- * fresh push + pull must give the same digests.
+ * Crash safety through the real server: `kill -9` of `kumo server` mid-upload and mid-push, then a
+ * restart on the same KUMO_HOME. No partial blob may become visible, every file under blobs/ must
+ * hash to its name, SQLite must be intact, an interrupted session can resume, and a fresh push +
+ * pull must give the same digests.
  */
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken } from '../../src/auth/tokens.js';
 import { openDatabase } from '../../src/store/database.js';
+import { startKumo } from '../helpers/kumo.js';
 import { run, tempDir } from './harness.js';
-import type { Target } from './http-client.js';
 import { call, pushImage } from './http-client.js';
 import type { BuiltImage } from './oci-layout.js';
 import { gzipLayer, imageOf, randomImage, sha256, writeOciLayout } from './oci-layout.js';
+import type { RegistryServer } from './server.js';
+import { registryOf } from './server.js';
 
-const serveJs = resolve('dist/registry/serve.js');
+type Proc = RegistryServer;
 
-interface Proc extends Target {
-  host: string;
-  child: ChildProcess;
-}
-
-async function serve(home: string): Promise<Proc> {
-  if (!existsSync(serveJs)) throw new Error(`${serveJs} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [serveJs, '--home', home, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const host = await new Promise<string>((res, rej) => {
-    let out = '';
-    child.stdout?.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /listening on (127\.0\.0\.1:\d+)/.exec(out);
-      if (m?.[1]) res(m[1]);
-    });
-    child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-    child.once('exit', (code) => rej(new Error(`serve.js exited ${code}: ${out}`)));
-  });
-  const keys = loadOrCreateKeys(home);
-  const token = mintToken(keys, { sub: 'crash-test', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: Date.now(), ttlSec: 3600 });
-  return { host, base: `http://${host}`, auth: `Bearer ${token}`, child };
-}
-
-function kill9(p: Proc): Promise<void> {
-  return new Promise((res) => {
-    if (p.child.exitCode !== null || p.child.signalCode !== null) return res();
-    p.child.once('exit', () => res());
-    p.child.kill('SIGKILL');
-  });
+async function kill9(p: Proc): Promise<void> {
+  await p.kumo.stop('SIGKILL');
 }
 
 async function fileDigest(path: string): Promise<string> {
@@ -85,8 +57,9 @@ afterAll(async () => {
   for (const p of procs) await kill9(p);
   for (const h of homes) rmSync(h, { recursive: true, force: true });
 });
+/** `kumo server` on this home (a restart when the home was used before), on fresh ports. */
 async function start(home: string): Promise<Proc> {
-  const p = await serve(home);
+  const p = registryOf(await startKumo([], home));
   procs.push(p);
   return p;
 }
@@ -150,7 +123,7 @@ describe('kill -9 during pushes', () => {
     const layout = join(home, '..', `${home.split('/').pop() ?? 'x'}-layout`);
     homes.push(layout);
     writeOciLayout(layout, image, 'v1');
-    const creds = (p: Proc): string => `oauth2accesstoken:${p.auth.slice('Bearer '.length)}`;
+    const creds = (p: Proc): string => p.creds;
 
     const first = await start(home);
     const push = run('skopeo', ['copy', '--dest-tls-verify=false', '--dest-creds', creds(first), `oci:${layout}:v1`, `docker://${first.host}/crash/skopeo:v1`]).then(

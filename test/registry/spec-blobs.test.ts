@@ -1,20 +1,21 @@
 /**
  * Distribution spec v1.1, blob side: every push flow (POST+PUT, single POST, chunked PATCH with the
  * 416 rule, stream PATCH, status, cancel, mount), blob pull with ranges, blob delete, and the error
- * codes each can return. Raw HTTP against a real server, SQLite file and blob store.
+ * codes each can return. Raw HTTP against a real `kumo server` (its front door), SQLite file and
+ * blob store.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TestRegistry } from './harness.js';
-import { startRegistry } from './harness.js';
 import { call, pushBlob } from './http-client.js';
 import { sha256 } from './oci-layout.js';
+import type { RegistryServer } from './server.js';
+import { startRegistryServer } from './server.js';
 
-let r: TestRegistry;
+let r: RegistryServer;
 beforeAll(async () => {
-  r = await startRegistry();
+  r = await startRegistryServer();
 });
 afterAll(async () => {
   await r.close();

@@ -1,5 +1,7 @@
 /** `kumo images list|describe|delete|gc`: what kumo's registry holds, and which revisions use it. */
 import { KumoError } from '../../shared/errors.js';
+import { parseDurationMs } from '../../shared/units.js';
+import { str } from '../flags.js';
 import { render, table } from '../output.js';
 import type { Ctx } from './context.js';
 
@@ -62,7 +64,16 @@ export async function imagesDelete(ctx: Ctx): Promise<number> {
 }
 
 export async function imagesGc(ctx: Ctx): Promise<number> {
-  const r = await ctx.client().call<{ manifestsDeleted: unknown[]; blobsDeleted: number; bytesFreed: number; uploadsExpired: number }>('POST', '/api/images:gc');
+  const grace = str(ctx.args, 'grace');
+  let query = '';
+  if (grace !== undefined) {
+    const ms = parseDurationMs(grace);
+    if (ms === undefined || ms > 30 * 24 * 3_600_000) {
+      throw new KumoError('INVALID_ARGUMENT', `--grace must be a duration from 0s to 720h (like 0s, 10m or 1h); got "${grace}"`, { field: '--grace' });
+    }
+    query = `?graceMs=${ms}`;
+  }
+  const r = await ctx.client().call<{ manifestsDeleted: unknown[]; blobsDeleted: number; bytesFreed: number; uploadsExpired: number }>('POST', `/api/images:gc${query}`);
   if (ctx.format === 'json' || ctx.format === 'yaml') ctx.out(render(r, ctx.format));
   else ctx.out(`Removed ${r.manifestsDeleted.length} manifest(s) and ${r.blobsDeleted} blob(s), freed ${size(r.bytesFreed)}; expired ${r.uploadsExpired} abandoned upload(s). Images revisions run are never removed.\n`);
   return 0;

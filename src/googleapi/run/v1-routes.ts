@@ -6,7 +6,7 @@
  */
 import type { ServingControl } from '../../serving/control.js';
 import type { Revision } from '../../serving/revision.types.js';
-import type { Service } from '../../serving/service.types.js';
+import type { Container, Service } from '../../serving/service.types.js';
 import { KEYS } from '../../serving/service.types.js';
 import { KumoError, invalidArgument } from '../../shared/errors.js';
 import type { JsonObject } from '../json.types.js';
@@ -67,6 +67,16 @@ function dryRun(req: RestRequest): boolean {
 
 const json = (value: unknown): JsonObject => value as JsonObject;
 
+/**
+ * Every container with an `image` string: a source deploy has none, and gcloud reads the field
+ * as a string (`services update` crashes with a TypeError on a missing one).
+ */
+function withImages(containers: readonly Container[]): Container[] {
+  return containers.map((c) => (c.image === undefined ? { ...c, image: '' } : c));
+}
+const serviceJson = (s: Service): Service => ({ ...s, spec: { ...s.spec, template: { ...s.spec.template, spec: { ...s.spec.template.spec, containers: withImages(s.spec.template.spec.containers) } } } });
+const revisionJson = (r: Revision): Revision => ({ ...r, spec: { ...r.spec, containers: withImages(r.spec.containers) } });
+
 export function v1Routes(control: ServingControl): RestRoute[] {
   const scope: Scope = control;
   const services = (w: Where, req: RestRequest): Service[] => {
@@ -87,13 +97,13 @@ export function v1Routes(control: ServingControl): RestRoute[] {
   };
 
   const handlers: Record<string, (req: RestRequest, ctx: CallContext, w: Where) => RestResponse> = {
-    'services.list': (req, _ctx, w) => ({ body: list('Service', services(w, req).map(json), req) }),
-    'services.get': (req, _ctx, w) => ({ body: json(getService(w, req.params['name'] ?? '')) }),
+    'services.list': (req, _ctx, w) => ({ body: list('Service', services(w, req).map((s) => json(serviceJson(s))), req) }),
+    'services.get': (req, _ctx, w) => ({ body: json(serviceJson(getService(w, req.params['name'] ?? ''))) }),
     'services.create': (req, ctx, w) => {
       const input = serviceFromV1(req.body);
       const actor = actorOf(ctx);
       const { service } = control.applyService(input, { mode: 'create', region: w.createIn, validateOnly: dryRun(req), ...(actor ? { actor } : {}) });
-      return { body: json(service) };
+      return { body: json(serviceJson(service)) };
     },
     'services.replace': (req, ctx, w) => {
       const name = req.params['name'] ?? '';
@@ -108,7 +118,7 @@ export function v1Routes(control: ServingControl): RestRoute[] {
       const actor = actorOf(ctx);
       // gcloud deploys by replace for existing services; Knative's PUT needs the object to exist.
       const { service } = control.applyService(input, { mode: exists ? 'replace' : 'create', region: w.createIn, validateOnly: dryRun(req), ...(actor ? { actor } : {}) });
-      return { body: json(service) };
+      return { body: json(serviceJson(service)) };
     },
     'services.delete': (req, _ctx, w) => {
       const name = req.params['name'] ?? '';
@@ -119,16 +129,16 @@ export function v1Routes(control: ServingControl): RestRoute[] {
     'revisions.list': (req, _ctx, w) => {
       const select = parseLabelSelector(req.query.get('labelSelector'));
       const items = control.listRevisions().filter((r) => revisionIn(w, r) && select(r.metadata.labels));
-      return { body: list('Revision', items.map(json), req) };
+      return { body: list('Revision', items.map((r) => json(revisionJson(r))), req) };
     },
-    'revisions.get': (req, _ctx, w) => ({ body: json(getRevision(w, req.params['name'] ?? '')) }),
+    'revisions.get': (req, _ctx, w) => ({ body: json(revisionJson(getRevision(w, req.params['name'] ?? ''))) }),
     'revisions.delete': (req, _ctx, w) => {
       const r = getRevision(w, req.params['name'] ?? '');
       if (!dryRun(req)) control.deleteRevision(r.metadata.name);
       return { body: { apiVersion: 'v1', kind: 'Status', status: 'Success', metadata: {}, details: { name: r.metadata.name, group: 'serving.knative.dev', kind: 'revisions', uid: r.metadata.uid } } };
     },
-    'configurations.list': (req, _ctx, w) => ({ body: list('Configuration', services(w, req).map((s) => configurationOf(s)), req) }),
-    'configurations.get': (req, _ctx, w) => ({ body: configurationOf(getService(w, req.params['name'] ?? '')) }),
+    'configurations.list': (req, _ctx, w) => ({ body: list('Configuration', services(w, req).map((s) => configurationOf(serviceJson(s))), req) }),
+    'configurations.get': (req, _ctx, w) => ({ body: configurationOf(serviceJson(getService(w, req.params['name'] ?? ''))) }),
     'routes.list': (req, _ctx, w) => ({ body: list('Route', services(w, req).map((s) => routeOf(s)), req) }),
     'routes.get': (req, _ctx, w) => ({ body: routeOf(getService(w, req.params['name'] ?? '')) }),
     'services.getIamPolicy': (req, _ctx, w) => ({ body: getPolicy(control, getService(w, req.params['name'] ?? '').metadata.name) }),
