@@ -2,7 +2,7 @@
 // --concurrency 10, held 60 s, then stopped. Prints how fast and where the instance count
 // settles (ideal ceil(200 / (10 × 0.6)) = 34), errors, latency during and after the ramp, the
 // time back to zero, and billed vCPU-seconds next to the busy time seen from outside.
-import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { median, percentile, ROOT, startKumo, table } from './lib.mjs';
 
@@ -26,32 +26,52 @@ async function instanceCount() {
 process.stderr.write('waiting for zero instances (the idle grace is 30 s)...\n');
 while ((await instanceCount()) > 0) await new Promise((r) => setTimeout(r, 500));
 
-const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
-const samples = []; // { t, ms, status, pid, start, end }
+// Each client is one keep-alive connection sending the next request the moment the previous
+// answer ends: raw sockets keep the load generator's own overhead out of the concurrency kumo sees.
+const samples = []; // { start, end, status, pid }
 let running = true;
 const t0 = performance.now();
-function one() {
-  return new Promise((resolve) => {
-    const start = performance.now();
-    const req = request({ host: '127.0.0.1', port: kumo.port, path: '/slow?ms=50', headers: { host }, agent }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => (body += c));
-      res.on('end', () => {
-        const end = performance.now();
-        samples.push({ start: start - t0, end: end - t0, status: res.statusCode, pid: /pid (\d+)/.exec(body)?.[1] });
-        resolve();
+const requestBytes = Buffer.from(`GET /slow?ms=50 HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+function client() {
+  return new Promise((done) => {
+    let sock;
+    let buf = Buffer.alloc(0);
+    let start = 0;
+    const send = () => {
+      if (!running) {
+        sock.end();
+        return done();
+      }
+      start = performance.now();
+      sock.write(requestBytes);
+    };
+    const open = () => {
+      buf = Buffer.alloc(0);
+      sock = connect({ host: '127.0.0.1', port: kumo.port }, send);
+      sock.setNoDelay(true);
+      sock.on('data', (chunk) => {
+        buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+        for (;;) {
+          const headEnd = buf.indexOf('\r\n\r\n');
+          if (headEnd < 0) return;
+          const head = buf.subarray(0, headEnd).toString('latin1');
+          const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+          if (buf.length < headEnd + 4 + len) return;
+          const body = buf.subarray(headEnd + 4, headEnd + 4 + len).toString('latin1');
+          buf = buf.subarray(headEnd + 4 + len);
+          samples.push({ start: start - t0, end: performance.now() - t0, status: Number(head.slice(9, 12)), pid: /pid (\d+)/.exec(body)?.[1] });
+          send();
+        }
       });
-    });
-    req.on('error', () => {
-      samples.push({ start: start - t0, end: performance.now() - t0, status: 0 });
-      resolve();
-    });
-    req.end();
+      sock.on('error', () => {
+        samples.push({ start: start - t0, end: performance.now() - t0, status: 0 });
+        sock.destroy();
+        if (running) setTimeout(open, 10);
+        else done();
+      });
+    };
+    open();
   });
-}
-async function client() {
-  while (running) await one();
 }
 
 const counts = []; // { t, n }
@@ -74,7 +94,6 @@ for (;;) {
 await new Promise((r) => setTimeout(r, 11_000)); // one more billing flush (every 10 s)
 const report = await (await fetch(`${kumo.url}/api/billing/report?service=step&since=1h`, { headers: { authorization: `Bearer ${token}` } })).json();
 await kumo.stop();
-agent.destroy();
 
 // settling: the first time after which the count stays within ±1 of the settled value
 const hold = counts.filter((c) => c.t <= stopAt);
