@@ -113,7 +113,11 @@ async function manifest(d: HttpDeps, req: IncomingMessage, res: ServerResponse, 
   const method = req.method;
   if (method === 'PUT') {
     const declared = Number(req.headers['content-length'] ?? NaN);
-    if (declared > MAX_MANIFEST_BYTES) throw tooLarge(declared);
+    if (declared > MAX_MANIFEST_BYTES) {
+      // Read the refused body before answering, so the client sees the 413 instead of a broken pipe.
+      await discardBody(req, DISCARD_LIMIT_BYTES);
+      throw tooLarge(declared);
+    }
     const bytes = await readBody(req, MAX_MANIFEST_BYTES, 'manifest');
     const stored = await d.content.putManifest(name, reference, bytes, req.headers['content-type'], q.getAll('tag'));
     res.setHeader('Location', `/v2/${name}/manifests/${stored.digest}`);
@@ -251,22 +255,43 @@ function tooLarge(size: number): RegistryError {
   });
 }
 
-/** Read a small body whole, refusing more than `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number, what: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+/** Refused bodies up to this size are read and dropped before the answer; bigger ones are cut off. */
+const DISCARD_LIMIT_BYTES = 64 * 1024 * 1024;
+
+function discardBody(req: IncomingMessage, limit: number): Promise<void> {
+  return new Promise((resolve) => {
     let size = 0;
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) {
         req.removeAllListeners('data');
-        req.resume();
-        reject(what === 'manifest' ? tooLarge(size) : new RegistryError('SIZE_INVALID', `the ${what} is larger than ${limit} bytes`, { status: 413 }));
+        resolve();
+      }
+    });
+    req.on('end', () => resolve());
+    req.on('error', () => resolve());
+  });
+}
+
+/** Read a small body whole, refusing more than `limit` bytes (answered once the body has been read). */
+function readBody(req: IncomingMessage, limit: number, what: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const refuse = () => reject(what === 'manifest' ? tooLarge(size) : new RegistryError('SIZE_INVALID', `the ${what} is larger than ${limit} bytes`, { status: 413 }));
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        if (size > DISCARD_LIMIT_BYTES) {
+          req.removeAllListeners('data');
+          req.resume();
+          refuse();
+        }
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > limit ? refuse() : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }

@@ -115,7 +115,9 @@ export class ServingController implements ServingControl {
     if (settings.image && !this.o.resolveImage) {
       throw new KumoError('FAILED_PRECONDITION', 'this kumo server has no registry to resolve images from yet; deploy with --source DIR', { field: 'spec.template.spec.containers[0].image' });
     }
-    this.o.dispatchers.runtimeFor(settings); // fails early when the runtime is missing
+    // Source deploys learn their runtime now (for the deploy note); an image's runtime is checked
+    // after the image is resolved and pinned, so a missing image is reported first.
+    const runtimeNote = settings.sourceDigest ? this.o.dispatchers.runtimeFor(settings).note : undefined;
 
     const labels = { ...(input.metadata.labels ?? {}), [KEYS.location]: options.region ?? existing?.metadata.labels[KEYS.location] ?? this.region };
     const annotations = {
@@ -160,9 +162,8 @@ export class ServingController implements ServingControl {
     const step = (id: string, title: string, state: OperationStep['state'], message?: string) =>
       steps.push({ id, title, state, updateTime: nowIso, ...(message ? { message } : {}) });
     if (newRevision) {
-      const note = this.o.dispatchers.runtimeFor(settings).note;
       step('revision', `Creating revision ${revName}`, 'done');
-      step('instance', 'Starting an instance (deployment probe)', 'pending', note);
+      step('instance', 'Starting an instance (deployment probe)', 'pending', runtimeNote);
     }
     step('traffic', 'Routing traffic', 'pending');
     const operation: Operation = {

@@ -55,7 +55,7 @@ describe.skipIf(!gcloudAvailable())('gcloud run against kumo server', () => {
     noTrace(r.stderr);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/Revision 'gimg-00001-\w+' is not ready and cannot serve traffic/);
-    expect(r.stderr).toContain('the process runtime cannot run container images');
+    expect(r.stderr).toContain('this kumo server has no container runtime, so it cannot run images');
     expect(r.stderr).toContain('install runc');
     const revs = await gcloud.run(['run', 'revisions', 'list', '--region', R, '--service', 'gimg', '--format', 'value(status.imageDigest)']);
     expect(revs.stdout.trim()).toBe(`gcloud/app@${imageDigest}`);
