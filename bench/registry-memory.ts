@@ -30,7 +30,7 @@ function startServer(name: string, cmd: string, args: string[]): Promise<{ child
     let seen = '';
     const onData = (c: Buffer): void => {
       seen += c.toString();
-      const m = /listening on (127\.0\.0\.1:\d+)/.exec(seen);
+      const m = /listening on (?:http:\/\/)?(127\.0\.0\.1:\d+)/.exec(seen);
       if (m?.[1]) {
         child.stdout?.resume();
         child.stderr?.resume();
@@ -56,8 +56,9 @@ function stopper(child: ReturnType<typeof spawn>): () => Promise<void> {
 }
 
 async function kumo(dir: string): Promise<Server> {
-  const { child, host } = await startServer('kumo', process.execPath, [join(repoRoot, 'dist', 'registry', 'serve.js'), '--home', dir, '--port', '0']);
-  const token = mintToken(loadOrCreateKeys(dir), { sub: 'bench', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: Date.now(), ttlSec: 3600 });
+  // The whole kumo server: the registry as users reach it, through the front door.
+  const { child, host } = await startServer('kumo', process.execPath, [join(repoRoot, 'dist', 'cli', 'main.js'), 'server', '--home', dir, '--port', '0', '--api-port', '0', '--runtime', 'process']);
+  const token = mintToken(loadOrCreateKeys(join(dir, 'keys')), { sub: 'bench', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: Date.now(), ttlSec: 3600 });
   return { name: 'kumo', base: `http://${host}`, auth: `Bearer ${token}`, pid: child.pid ?? 0, stop: stopper(child) };
 }
 

@@ -22,7 +22,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const LAYERS = Number(process.env.BENCH_LAYERS ?? 3);
 const LAYER_MB = Number(process.env.BENCH_LAYER_MB ?? 50);
 const repoRoot = process.env.KUMO_ROOT ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const serveJs = join(repoRoot, 'dist', 'registry', 'serve.js');
+const kumoJs = join(repoRoot, 'dist', 'cli', 'main.js');
 
 interface Target {
   name: string;
@@ -68,9 +68,10 @@ function stopper(child: ChildProcess): () => Promise<void> {
 }
 
 async function startKumo(dir: string): Promise<Target> {
-  const child = spawn(process.execPath, [serveJs, '--home', dir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const m = await waitForLine(child, /listening on (127\.0\.0\.1:\d+)/, 'kumo registry');
-  const keys = loadOrCreateKeys(dir);
+  // The whole kumo server: the registry as users reach it, through the front door.
+  const child = spawn(process.execPath, [kumoJs, 'server', '--home', dir, '--port', '0', '--api-port', '0', '--runtime', 'process'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const m = await waitForLine(child, /listening on http:\/\/(127\.0\.0\.1:\d+)/, 'kumo server');
+  const keys = loadOrCreateKeys(join(dir, 'keys'));
   const token = mintToken(keys, { sub: 'bench', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: Date.now(), ttlSec: 3600 });
   return { name: 'kumo', host: m[1] ?? '', creds: `oauth2accesstoken:${token}`, pid: child.pid ?? 0, stop: stopper(child) };
 }

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { totalmem } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { call, deployHello, HELLO_DIR, instances, removeHome, startKumo, uniqueName, waitFor } from '../helpers/kumo.js';
 import type { KumoServer } from '../helpers/kumo.js';
 
@@ -62,6 +64,25 @@ describe('scaling', () => {
     expect(r.ms).toBeLessThan(3000);
     // the slot was released: the instance takes the next request at once
     expect((await call(k, `${name}.localhost`, '/')).status).toBe(200);
+  });
+
+  it('answers 503 with the reason when an instance fails to start for a request', async () => {
+    // starts fine the first time (the deploy), then every later start fails
+    const dir = mkdtempSync(join(tmpdir(), 'kumo-flaky-'));
+    const marker = join(dir, 'started-once');
+    writeFileSync(
+      join(dir, 'server.js'),
+      `const fs = require('fs');
+       if (fs.existsSync(${JSON.stringify(marker)})) { console.error('database password is wrong'); process.exit(4); }
+       fs.writeFileSync(${JSON.stringify(marker)}, '1');
+       require('http').createServer((q, s) => s.end('ok')).listen(process.env.PORT);`,
+    );
+    const name = deployHello(k, uniqueName('flaky'), ['--source', dir]);
+    await waitFor('scale to zero', () => instances(k, name), (i) => i.length === 0, 15_000);
+    const r = await call(k, `${name}.localhost`);
+    expect(r.status).toBe(503);
+    expect(r.body).toContain('instance failed to start: the app exited with code 4 before it listened');
+    expect(r.body).toContain('database password is wrong');
   });
 
   it('keeps min instances warm', async () => {
