@@ -74,7 +74,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const sources = new SourceStore(cfg.home);
   const store = new ServingStore(db);
   const budget = new HostBudget(Math.floor(totalmem() * cfg.hostMemoryShare));
-  const telemetry = new Telemetry({ db, clock, logs, budget, project: cfg.project, stepMs: cfg.metricsStepMs, requestLogFlushMs: 250, hostCpus: cpus().length });
+  const telemetry = new Telemetry({ db, clock, logs, budget, project: cfg.project, stepMs: cfg.metricsStepMs, requestLogFlushMs: 50, hostCpus: cpus().length });
   const scaling = { ...CLOUD_RUN_SCALING_DEFAULTS, idleGraceMs: cfg.idleGraceMs, stableWindowMs: cfg.stableWindowMs, tickMs: cfg.scaleTickMs };
   const scalingProblems = validateServerScalingDefaults(scaling);
   if (scalingProblems.length > 0) throw invalidArgument(scalingProblems);

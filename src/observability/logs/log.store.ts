@@ -80,7 +80,7 @@ export class LogStore {
       'INSERT INTO logs (time_ms, service, revision, kind, severity, trace, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.prune = o.db.prepare('DELETE FROM logs WHERE time_ms < ?');
-    this.timer = setInterval(() => this.flush(), o.flushIntervalMs ?? 250);
+    this.timer = setInterval(() => this.flush(), o.flushIntervalMs ?? 50);
     this.timer.unref();
     this.retentionTimer = setInterval(() => this.applyRetention(), 60_000);
     this.retentionTimer.unref();
@@ -90,7 +90,7 @@ export class LogStore {
   append(entry: LogEntry): void {
     this.buffer.push(entry);
     for (const l of this.listeners) l(entry);
-    if (this.buffer.length >= (this.o.maxBuffered ?? 2000)) this.flush();
+    if (this.buffer.length >= (this.o.maxBuffered ?? 1000)) this.flush();
   }
 
   subscribe(listener: LogListener): () => void {
