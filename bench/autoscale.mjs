@@ -26,6 +26,26 @@ async function instanceCount() {
 process.stderr.write('waiting for zero instances (the idle grace is 30 s)...\n');
 while ((await instanceCount()) > 0) await new Promise((r) => setTimeout(r, 500));
 
+/** The body and where the response ends (Content-Length or chunked), or undefined when incomplete. */
+function frame(head, buf, start) {
+  if (/transfer-encoding:\s*chunked/i.test(head)) {
+    let at = start;
+    let body = '';
+    for (;;) {
+      const nl = buf.indexOf('\r\n', at);
+      if (nl < 0) return undefined;
+      const size = parseInt(buf.subarray(at, nl).toString('latin1'), 16);
+      if (buf.length < nl + 2 + size + 2) return undefined;
+      if (size === 0) return { body, end: nl + 4 };
+      body += buf.subarray(nl + 2, nl + 2 + size).toString('latin1');
+      at = nl + 2 + size + 2;
+    }
+  }
+  const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+  if (buf.length < start + len) return undefined;
+  return { body: buf.subarray(start, start + len).toString('latin1'), end: start + len };
+}
+
 // Each client is one keep-alive connection sending the next request the moment the previous
 // answer ends: raw sockets keep the load generator's own overhead out of the concurrency kumo sees.
 const samples = []; // { start, end, status, pid }
@@ -55,10 +75,10 @@ function client() {
           const headEnd = buf.indexOf('\r\n\r\n');
           if (headEnd < 0) return;
           const head = buf.subarray(0, headEnd).toString('latin1');
-          const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-          if (buf.length < headEnd + 4 + len) return;
-          const body = buf.subarray(headEnd + 4, headEnd + 4 + len).toString('latin1');
-          buf = buf.subarray(headEnd + 4 + len);
+          const framed = frame(head, buf, headEnd + 4);
+          if (!framed) return;
+          const { body, end } = framed;
+          buf = buf.subarray(end);
           samples.push({ start: start - t0, end: performance.now() - t0, status: Number(head.slice(9, 12)), pid: /pid (\d+)/.exec(body)?.[1] });
           send();
         }
@@ -147,3 +167,4 @@ console.log(
 );
 const peak = Math.max(...counts.map((c) => c.n));
 console.log(`\npeak instance count ${peak}; ${byPid.size} distinct instances served requests`);
+console.log(`instance count over the first 20 s: ${counts.filter((c) => c.t < 20_000).map((c) => `${(c.t / 1000).toFixed(1)}s:${c.n}`).join(' ')}`);

@@ -58,6 +58,12 @@ export class RevisionAutoscaler {
     this.integrator.dec(nowMs);
   }
 
+  /** The revision is at zero instances and requests are waiting: they start a fresh window. */
+  wokenFromZero(nowMs: number): void {
+    this.window.startEpisode(nowMs);
+    this.integrator.sample(nowMs); // the next sample covers only the time since the wake-up
+  }
+
   /** Once a second: close the second's average concurrency into the window. */
   observe(nowMs: number): number {
     const average = this.integrator.sample(nowMs);

@@ -79,3 +79,17 @@ describe('InFlightIntegrator', () => {
     expect(i.sample(1000)).toBe(0);
   });
 });
+
+describe('SecondWindow episodes', () => {
+  it('counts a wake-up burst at full weight after idle seconds were recorded as zero', () => {
+    const w = new SecondWindow(60);
+    for (let s = 0; s < 40; s++) w.record(s * 1000, 0);
+    w.startEpisode(40_000);
+    w.record(40_000, 200);
+    // 6 s panic window: only the woken second counts, not five seconds of zero before it
+    expect(w.average(40_500, 6000)).toBe(200);
+    expect(w.average(40_500, 60_000)).toBe(200);
+    w.record(41_000, 100);
+    expect(w.average(41_500, 6000)).toBe(150);
+  });
+});

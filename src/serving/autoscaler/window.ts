@@ -58,6 +58,17 @@ export class SecondWindow implements ConcurrencyWindow {
     if (value > 0 && (this.lastActive === undefined || timeMs > this.lastActive)) this.lastActive = timeMs;
   }
 
+  /**
+   * Start a fresh episode at `timeMs`: earlier seconds stop counting. A revision woken from zero
+   * does this, so the burst that woke it counts at full weight (Knative averages a young window
+   * over the time it has existed, not over seconds of idleness before the wake-up).
+   */
+  startEpisode(timeMs: number): void {
+    const sec = Math.floor(timeMs / 1000);
+    if (this.lastSec === NO_SECOND || sec > this.firstSec) this.firstSec = sec;
+    if (sec > this.lastSec) this.lastSec = sec;
+  }
+
   average(nowMs: number, spanMs: number): number {
     if (this.lastSec === NO_SECOND) return 0;
     const spanSec = Math.min(this.capacitySec, Math.max(1, Math.round(spanMs / 1000)));

@@ -32,6 +32,7 @@ export class KpaPolicy implements ScalePolicy {
   }
 
   desired(view: PoolView, nowMs: number): { count: number; reason: StartReason } {
+    if (view.readyCount + view.startingCount === 0 && view.inFlight + view.queued > 0) this.autoscaler.wokenFromZero(nowMs);
     const cpu = view.cpuUtilization();
     const d = this.autoscaler.decide(nowMs, {
       readyInstances: view.readyCount,
