@@ -189,6 +189,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   });
   const container = await containerRuntime({
     requested: cfg.runtime,
+    networkCidr: cfg.networkCidr,
     home: cfg.home,
     project: cfg.project,
     imageSource: registry.imageSource,
