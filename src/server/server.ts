@@ -35,6 +35,7 @@ import type { Database } from '../store/database.js';
 import type { ServerConfig } from './config.js';
 import { deployExamples } from './examples.js';
 import { kumoEndpoints } from './kumo-endpoints.js';
+import { observeAll, revisionHealthObserver } from './revision-health.js';
 import { containerRuntime } from './runtimes.js';
 import { Telemetry } from './telemetry.js';
 
@@ -112,7 +113,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     region: cfg.region,
     random,
     baseEnv: { GOOGLE_CLOUD_PROJECT: cfg.project },
-    observerFor: (service, revision, settings) => telemetry.observerFor(service, revision, settings),
+    observerFor: (service, revision, settings) => observeAll(telemetry.observerFor(service, revision, settings), revisionHealthObserver(store, revision, now)),
     workloadFor: async (rev, settings): Promise<InstanceSpec['workload']> => {
       if (settings.sourceDigest) return { kind: 'source', dir: sources.dirFor(settings.sourceDigest) };
       const image = await resolveImage(rev.status.imageDigest ?? settings.image ?? '');
