@@ -88,12 +88,13 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     if (!registry) throw new KumoError('UNAVAILABLE', 'kumo is still starting; try again in a moment', { retryAfterSec: 1 });
     return registry;
   };
+  // Only references by digest are cached: a tag may be pushed again, and a new revision must see it.
   const resolvedImages = new Map<string, ResolvedImage>();
   const resolveImage = async (ref: string) => {
     let image = resolvedImages.get(ref);
     if (!image) {
       image = await useRegistry().resolveImage(ref);
-      resolvedImages.set(ref, image);
+      if (ref.includes('@')) resolvedImages.set(ref, image);
     }
     return image;
   };

@@ -1,12 +1,12 @@
 /**
  * The app the container tests deploy (run by the image's own `node`): it reports its environment
- * and addresses, calls URLs and raw addresses from inside, burns CPU, counts timer ticks (to see
+ * and addresses, reads files, calls URLs and raw addresses from inside, burns CPU, counts timer ticks (to see
  * a frozen instance), and eats memory inside a request. `version` is baked in so two pushes of
  * one tag are told apart.
  */
 export function containerApp(version: string): string {
   return `
-const http = require('http'), net = require('net'), os = require('os');
+const http = require('http'), net = require('net'), os = require('os'), fs = require('fs');
 const VERSION = ${JSON.stringify(version)};
 let ticks = 0;
 setInterval(() => { ticks++; }, 10);
@@ -39,6 +39,9 @@ http.createServer(async (req, res) => {
     return reply({ cpuMs: (c.user + c.system) / 1000, wallMs: Date.now() - t0 });
   }
   if (u.pathname === '/ticks') return reply({ ticks });
+  if (u.pathname === '/read') {
+    try { return reply({ content: fs.readFileSync(q('path'), 'utf8') }); } catch (e) { return reply({ error: e.code }); }
+  }
   if (u.pathname === '/eat') {
     // Inside the request, so CPU is on while it eats: 8 MiB at a time, touched, kept.
     const kept = [];

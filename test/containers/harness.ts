@@ -9,10 +9,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { ResolvedImage } from '../../src/runtime/runtime.js';
-import { adminToken, startKumo } from '../helpers/kumo.js';
+import { adminToken, KUMO_BIN, startKumo } from '../helpers/kumo.js';
 import type { KumoServer, StartKumoOptions } from '../helpers/kumo.js';
-import { busyboxImage, nodeAppImage, sharedLayout } from '../runtime/fixtures/images.js';
+import { busyboxImage, nodeAppImage, nodeLayer, sharedLayout } from '../runtime/fixtures/images.js';
 import type { OciLayout } from '../runtime/fixtures/oci-layout.js';
+import { makeTar } from '../runtime/fixtures/tar.js';
+import type { TarEntry } from '../runtime/fixtures/tar.js';
 import { freeTestCidr, runcSkipReason } from '../runtime/fixtures/runc.js';
 import { containerApp } from './app.js';
 const execFileAsync = promisify(execFile);
@@ -63,6 +65,35 @@ export async function pushNodeApp(k: KumoServer, target: string, program = conta
 export async function pushBusybox(k: KumoServer, target: string): Promise<{ ref: string; image: ResolvedImage }> {
   const image = await busyboxImage(layout);
   return { ref: await pushImage(k, image, target), image };
+}
+
+let layerSeq = 0;
+
+/**
+ * The Node.js test app with one more layer of `entries` on top (uncompressed, as given). Tagged
+ * `tag` in the test layout; push it with `pushImage`.
+ */
+export async function appWithLayer(entries: TarEntry[], program = containerApp('v1')): Promise<ResolvedImage> {
+  const base = await nodeLayer(layout);
+  const app = layout.putBlob(await makeTar([{ name: 'app/', type: 'directory' }, { name: 'app/server.js', content: program }]));
+  const extra = layout.putBlob(await makeTar(entries));
+  const tag = `layered-${process.pid}-${++layerSeq}:v1`;
+  return layout.addImage(tag, [base, { ...app, diffId: app.digest }, { ...extra, diffId: extra.digest }], {
+    entrypoint: ['/usr/bin/node'],
+    cmd: ['/app/server.js'],
+    workingDir: '/app',
+  });
+}
+
+/** The CLI against this server, without blocking (for deploys side by side). */
+export async function cliAsync(k: KumoServer, args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const r = await execFileAsync(process.execPath, [KUMO_BIN, ...args], { env: { ...process.env, KUMO_HOME: k.home, KUMO_SERVER: k.url }, timeout: 120_000 });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, out: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+  }
 }
 
 /** `kumo run deploy NAME --image REF` (public); throws with the CLI's output when it fails. */
