@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { ResolvedImage } from '../../src/runtime/runtime.js';
-import { adminToken, KUMO_BIN, startKumo } from '../helpers/kumo.js';
+import { adminToken, KUMO_BIN, removeHome, startKumo } from '../helpers/kumo.js';
 import type { KumoServer, StartKumoOptions } from '../helpers/kumo.js';
 import { busyboxImage, nodeAppImage, nodeLayer, sharedLayout } from '../runtime/fixtures/images.js';
 import type { OciLayout } from '../runtime/fixtures/oci-layout.js';
@@ -138,3 +138,21 @@ export function runcLeftovers(home: string): { mounts: string[]; cgroups: string
 export function leftoverCount(l: ReturnType<typeof runcLeftovers>): number {
   return l.mounts.length + l.cgroups.length + l.netns.length + l.veths.length + l.bundles.length + l.containers.length;
 }
+
+/**
+ * Stop the server and report what its runc instances left on the host. Anything left is then
+ * removed by a server started once more on the same home (so a failing test leaks nothing), and
+ * the home is deleted.
+ */
+export async function finishRunc(k: KumoServer & { cidr: string }): Promise<ReturnType<typeof runcLeftovers>> {
+  await k.stop();
+  const left = runcLeftovers(k.home);
+  if (leftoverCount(left) > 0) {
+    const sweeper = await startRuncKumo([], k.home, k.cidr);
+    await sweeper.stop();
+  }
+  removeHome(k);
+  return left;
+}
+
+export const NOTHING_LEFT = { mounts: [], cgroups: [], netns: [], veths: [], bundles: [], containers: [] };

@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Revision } from '../../src/serving/revision.types.js';
-import { call, instances, removeHome, waitFor } from '../helpers/kumo.js';
+import { call, instances, waitFor } from '../helpers/kumo.js';
 import type { KumoServer } from '../helpers/kumo.js';
 import type { TarEntry } from '../runtime/fixtures/tar.js';
 import { containerApp } from './app.js';
-import { appWithLayer, cliAsync, deployImage, pushImage, pushNodeApp, runcLeftovers, runcServerSkipReason, startRuncKumo } from './harness.js';
+import { appWithLayer, cliAsync, deployImage, finishRunc, NOTHING_LEFT, pushImage, pushNodeApp, runcServerSkipReason, startRuncKumo } from './harness.js';
 
 const skip = await runcServerSkipReason();
 if (skip) console.log(`container image tests on runc skipped: ${skip}`);
@@ -23,16 +23,14 @@ const revisionOf = (k: KumoServer, service: string) =>
   (JSON.parse(k.cli(['run', 'services', 'describe', service, '--format', 'json']).stdout) as { status: { latestReadyRevisionName: string } }).status.latestReadyRevisionName;
 
 describe.skipIf(Boolean(skip))('images on the runc runtime', () => {
-  let k: KumoServer;
+  let k: KumoServer & { cidr: string };
   beforeAll(async () => {
     k = await startRuncKumo();
   });
   afterAll(async () => {
     if (!k) return;
-    await k.stop();
-    const left = runcLeftovers(k.home);
-    removeHome(k);
-    expect(left).toEqual({ mounts: [], cgroups: [], netns: [], veths: [], bundles: [], containers: [] });
+    // A clean stop leaves nothing of any instance behind.
+    expect(await finishRunc(k)).toEqual(NOTHING_LEFT);
   });
 
   it('keeps an old revision on its pinned image while the tag is re-pushed', async () => {

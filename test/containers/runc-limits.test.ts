@@ -6,9 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Revision } from '../../src/serving/revision.types.js';
-import { call, instances, removeHome, waitFor } from '../helpers/kumo.js';
+import { call, instances, waitFor } from '../helpers/kumo.js';
 import type { KumoServer } from '../helpers/kumo.js';
-import { deployImage, pushNodeApp, runcLeftovers, runcServerSkipReason, startRuncKumo } from './harness.js';
+import { deployImage, finishRunc, NOTHING_LEFT, pushNodeApp, runcServerSkipReason, startRuncKumo } from './harness.js';
 
 const skip = await runcServerSkipReason();
 if (skip) console.log(`container limit tests on runc skipped: ${skip}`);
@@ -16,7 +16,7 @@ if (skip) console.log(`container limit tests on runc skipped: ${skip}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(Boolean(skip))('resource limits on the runc runtime', () => {
-  let k: KumoServer;
+  let k: KumoServer & { cidr: string };
   let ref = '';
 
   beforeAll(async () => {
@@ -26,10 +26,8 @@ describe.skipIf(Boolean(skip))('resource limits on the runc runtime', () => {
 
   afterAll(async () => {
     if (!k) return;
-    await k.stop();
-    const left = runcLeftovers(k.home);
-    removeHome(k);
-    expect(left).toEqual({ mounts: [], cgroups: [], netns: [], veths: [], bundles: [], containers: [] });
+    // A clean stop leaves nothing of any instance behind.
+    expect(await finishRunc(k)).toEqual(NOTHING_LEFT);
   });
 
   it('kills a container that exceeds --memory and says "exceeded memory limit of 128 MiB" in logs and revision status', async () => {

@@ -9,9 +9,9 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Revision } from '../../src/serving/revision.types.js';
-import { call, instances, removeHome, waitFor } from '../helpers/kumo.js';
+import { call, instances, waitFor } from '../helpers/kumo.js';
 import type { KumoServer } from '../helpers/kumo.js';
-import { deployImage, leftoverCount, pushNodeApp, runcLeftovers, runcServerSkipReason, startRuncKumo } from './harness.js';
+import { deployImage, finishRunc, NOTHING_LEFT, pushNodeApp, runcLeftovers, runcServerSkipReason, startRuncKumo } from './harness.js';
 
 const skip = await runcServerSkipReason();
 if (skip) console.log(`container tests on runc skipped: ${skip}`);
@@ -39,12 +39,8 @@ describe.skipIf(Boolean(skip))('image deploys on the runc runtime', () => {
 
   afterAll(async () => {
     if (!k) return;
-    await k.stop();
-    const left = runcLeftovers(k.home);
-    removeHome(k);
     // A clean stop leaves nothing of any instance behind.
-    expect(left).toEqual({ mounts: [], cgroups: [], netns: [], veths: [], bundles: [], containers: [] });
-    expect(leftoverCount(left)).toBe(0);
+    expect(await finishRunc(k)).toEqual(NOTHING_LEFT);
   });
 
   it('deploys, answers, pins the digest, scales to zero and starts again from zero', async () => {
