@@ -28,10 +28,14 @@ function which(bin: string): boolean {
   }
 }
 
+/** Why images cannot be pushed into kumo's registry here, or undefined. */
+export function skopeoSkipReason(): string | undefined {
+  return which('skopeo') ? undefined : 'skopeo is not installed (apt-get install skopeo)';
+}
+
 /** Why runc container tests through the server cannot run here, or undefined. */
 export async function runcServerSkipReason(): Promise<string | undefined> {
-  if (!which('skopeo')) return 'skopeo is not installed (apt-get install skopeo)';
-  return runcSkipReason();
+  return skopeoSkipReason() ?? runcSkipReason();
 }
 
 export const layout: OciLayout = sharedLayout();
@@ -156,3 +160,14 @@ export async function finishRunc(k: KumoServer & { cidr: string }): Promise<Retu
 }
 
 export const NOTHING_LEFT = { mounts: [], cgroups: [], netns: [], veths: [], bundles: [], containers: [] };
+
+/** Stop the server; past `ms`, kill it with -9 and say so (a hung stop must not hang the suite). */
+export async function stopWithin(k: KumoServer, ms = 30_000): Promise<'stopped' | 'killed'> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), ms)));
+  const outcome = await Promise.race([k.stop().then(() => 'stopped' as const), late]);
+  clearTimeout(timer);
+  if (outcome === 'stopped') return 'stopped';
+  await k.stop('SIGKILL');
+  return 'killed';
+}
