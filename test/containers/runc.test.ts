@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Revision } from '../../src/serving/revision.types.js';
-import { call, instances, waitFor } from '../helpers/kumo.js';
+import { call, HELLO_DIR, instances, waitFor } from '../helpers/kumo.js';
 import type { KumoServer } from '../helpers/kumo.js';
 import { deployImage, finishRunc, NOTHING_LEFT, pushNodeApp, runcLeftovers, runcServerSkipReason, startRuncKumo } from './harness.js';
 
@@ -149,6 +149,13 @@ describe.skipIf(Boolean(skip))('image deploys on the runc runtime', () => {
     } finally {
       stranger.close();
     }
+  });
+
+  it('runs a --source deploy on the process runtime, and says so', async () => {
+    const r = k.cli(['run', 'deploy', 'sourced', '--source', HELLO_DIR, '--allow-unauthenticated']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain('source deploys run on the process runtime (a host process, no isolation) until kumo can build images');
+    expect((await call(k, 'sourced.localhost', '/')).status).toBe(200);
   });
 
   it('keeps only live instances on the host while serving', async () => {
