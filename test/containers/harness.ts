@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { ResolvedImage } from '../../src/runtime/runtime.js';
 import { adminToken, KUMO_BIN, removeHome, startKumo } from '../helpers/kumo.js';
-import type { KumoServer, StartKumoOptions } from '../helpers/kumo.js';
+import type { KumoServer } from '../helpers/kumo.js';
 import { busyboxImage, nodeAppImage, nodeLayer, sharedLayout } from '../runtime/fixtures/images.js';
 import type { OciLayout } from '../runtime/fixtures/oci-layout.js';
 import { makeTar } from '../runtime/fixtures/tar.js';
@@ -44,10 +44,6 @@ export const layout: OciLayout = sharedLayout();
 export async function startRuncKumo(flags: string[] = [], home?: string, cidr = freeTestCidr()): Promise<KumoServer & { cidr: string }> {
   const k = await startKumo(['--network-cidr', cidr, '--idle-grace', '500ms', '--scale-tick', '200ms', '--stop-grace', '2s', ...flags], home, { runtime: 'runc' });
   return Object.assign(k, { cidr });
-}
-
-export async function startContainerKumo(flags: string[], options: StartKumoOptions, home?: string): Promise<KumoServer> {
-  return startKumo(flags, home, options);
 }
 
 /** `skopeo copy` an image from the test layout into kumo's registry as `REPO:TAG`; returns `localhost:PORT/REPO:TAG`. */

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Revision } from '../../src/serving/revision.types.js';
 import { call, HELLO_DIR, instances, waitFor } from '../helpers/kumo.js';
 import type { KumoServer } from '../helpers/kumo.js';
-import { deployImage, finishRunc, NOTHING_LEFT, pushNodeApp, runcLeftovers, runcServerSkipReason, startRuncKumo } from './harness.js';
+import { deployImage, finishRunc, pushBusybox, NOTHING_LEFT, pushNodeApp, runcLeftovers, runcServerSkipReason, startRuncKumo } from './harness.js';
 
 const skip = await runcServerSkipReason();
 if (skip) console.log(`container tests on runc skipped: ${skip}`);
@@ -58,6 +58,14 @@ describe.skipIf(Boolean(skip))('image deploys on the runc runtime', () => {
     const now = await instances(k, 'alpha');
     expect(now.length).toBeGreaterThan(0);
     expect(now.map((i) => i.startReason)).not.toContain('deployment');
+  });
+
+  it('runs the busybox-static image (busybox httpd on PORT) as well', async () => {
+    const { ref } = await pushBusybox(k, 'team/busybox:v1');
+    deployImage(k, 'tiny', ref);
+    const r = await call(k, 'tiny.localhost', '/');
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('hello from busybox\n');
   });
 
   it('runs two services whose apps both listen on 8080, each in its own network', async () => {
