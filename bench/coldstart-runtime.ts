@@ -4,7 +4,7 @@
  * alternating, with a per-stage breakdown. Also: the cost of a thaw on the request path, and the
  * memory kumo spends per idle instance beyond the app's own.
  *
- *   npm run bench:coldstart -- --runtime runc|docker|process [--trials 20] [--no-warm]
+ *   npm run bench:coldstart-runtime -- --runtime runc|docker|process [--trials 20] [--no-warm]
  *
  * `--no-warm` makes runc create every container on the spot (as for a revision's first instance).
  */

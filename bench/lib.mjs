@@ -34,9 +34,9 @@ export async function waitHttp(url, headers = {}, timeoutMs = 20_000) {
   }
 }
 
-export async function startKumo(flags = []) {
+export async function startKumo(flags = [], env = {}) {
   const home = mkdtempSync(join(tmpdir(), 'kumo-bench-'));
-  const child = spawn(process.execPath, [KUMO, 'server', '--port', '0', '--api-port', '0', '--home', home, ...flags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [KUMO, 'server', '--port', '0', '--api-port', '0', '--home', home, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));

@@ -14,5 +14,12 @@ describe('serverConfig', () => {
     expect(() => serverConfig(['--host-memory-share', '2'], {})).toThrow(/--host-memory-share/);
     expect(() => serverConfig([], { KUMO_PORT: 'eighty' })).toThrow(/--port must be a port/);
     expect(() => serverConfig(['--bogus'], {})).toThrow(/unknown flag --bogus/);
+    expect(() => serverConfig(['--network-cidr', '10.213.0.0/33'], {})).toThrow(/--network-cidr "10.213.0.0\/33" must be an IPv4 range/);
+  });
+
+  it('takes the instance network range from --network-cidr or KUMO_NETWORK_CIDR', () => {
+    expect(serverConfig([], {}).networkCidr).toBe('10.213.0.0/16');
+    expect(serverConfig([], { KUMO_NETWORK_CIDR: '10.214.0.0/24' }).networkCidr).toBe('10.214.0.0/24');
+    expect(serverConfig(['--network-cidr', '10.215.0.0/24'], { KUMO_NETWORK_CIDR: '10.214.0.0/24' }).networkCidr).toBe('10.215.0.0/24');
   });
 });

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { parseFlags, str, bool } from '../cli/flags.js';
 import type { FlagSpecs } from '../cli/flags.js';
+import { parseRange } from '../runtime/network/cidr.js';
 import { KumoError } from '../shared/errors.js';
 import { parseDurationMs } from '../shared/units.js';
 
@@ -16,6 +17,8 @@ export interface ServerConfig {
   apiPort: number;
   home: string;
   runtime: RuntimeChoice;
+  /** Address range for runc instance networks (two servers on one machine need different ones). */
+  networkCidr: string;
   project: string;
   region: string;
   domain: string;
@@ -46,6 +49,7 @@ export const SERVER_FLAGS: FlagSpecs = {
   host: { type: 'string', metavar: 'ADDR', help: 'address to bind (env KUMO_HOST, default 127.0.0.1; binding beyond loopback is your choice)' },
   home: { type: 'string', metavar: 'DIR', help: 'state directory (env KUMO_HOME, default ./.kumo)' },
   runtime: { type: 'string', metavar: 'NAME', help: 'process | runc | docker | auto (env KUMO_RUNTIME, default auto)' },
+  'network-cidr': { type: 'string', metavar: 'CIDR', help: 'address range for runc instance networks (env KUMO_NETWORK_CIDR, default 10.213.0.0/16)' },
   project: { type: 'string', metavar: 'ID', help: 'the project id this kumo serves (env KUMO_PROJECT, default kumo-project)' },
   region: { type: 'string', metavar: 'REGION', help: 'default region (env KUMO_REGION, default us-central1)' },
   domain: { type: 'string', metavar: 'DOMAIN', help: 'services answer at NAME.DOMAIN (default localhost)' },
@@ -87,6 +91,8 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConf
   if (!['auto', 'process', 'runc', 'docker'].includes(runtime)) {
     throw new KumoError('INVALID_ARGUMENT', `--runtime must be process, runc, docker or auto; got "${runtime}"`, { field: '--runtime' });
   }
+  const networkCidr = str(p, 'network-cidr') ?? env.KUMO_NETWORK_CIDR ?? '10.213.0.0/16';
+  parseRange(networkCidr, '--network-cidr');
   const shareText = str(p, 'host-memory-share') ?? '0.8';
   const share = Number(shareText);
   if (!(share > 0 && share <= 1)) throw new KumoError('INVALID_ARGUMENT', `--host-memory-share must be a fraction above 0 and at most 1; got "${shareText}"`, { field: '--host-memory-share' });
@@ -109,6 +115,7 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConf
     apiPort: port('api-port', str(p, 'api-port') ?? env.KUMO_API_PORT, 8085),
     home: resolve(str(p, 'home') ?? env.KUMO_HOME ?? '.kumo'),
     runtime,
+    networkCidr,
     project,
     region,
     domain,

@@ -12,6 +12,8 @@ import type { RuntimeChoice } from './config.js';
 
 export interface ContainerRuntimeOptions {
   requested: RuntimeChoice;
+  /** Address range for runc instance networks. */
+  networkCidr: string;
   home: string;
   project: string;
   imageSource: ImageSource;
@@ -32,7 +34,7 @@ export async function containerRuntime(o: ContainerRuntimeOptions): Promise<{ ki
       stateDir: join(o.home, 'run', 'runc'),
       layersDir: join(o.home, 'layers'),
       imageSource: o.imageSource,
-      network: { routerPort: o.routerPort, apiPort: o.apiPort, hosts: o.hosts },
+      network: { cidr: o.networkCidr, routerPort: o.routerPort, apiPort: o.apiPort, hosts: o.hosts },
       project: o.project,
       onError: (err) => o.log(`kumo: runc runtime: ${err.message}`),
     });

@@ -35,6 +35,7 @@ import type { Database } from '../store/database.js';
 import type { ServerConfig } from './config.js';
 import { deployExamples } from './examples.js';
 import { kumoEndpoints } from './kumo-endpoints.js';
+import { observeAll, revisionHealthObserver } from './revision-health.js';
 import { containerRuntime } from './runtimes.js';
 import { Telemetry } from './telemetry.js';
 
@@ -87,12 +88,13 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     if (!registry) throw new KumoError('UNAVAILABLE', 'kumo is still starting; try again in a moment', { retryAfterSec: 1 });
     return registry;
   };
+  // Only references by digest are cached: a tag may be pushed again, and a new revision must see it.
   const resolvedImages = new Map<string, ResolvedImage>();
   const resolveImage = async (ref: string) => {
     let image = resolvedImages.get(ref);
     if (!image) {
       image = await useRegistry().resolveImage(ref);
-      resolvedImages.set(ref, image);
+      if (ref.includes('@')) resolvedImages.set(ref, image);
     }
     return image;
   };
@@ -112,7 +114,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     region: cfg.region,
     random,
     baseEnv: { GOOGLE_CLOUD_PROJECT: cfg.project },
-    observerFor: (service, revision, settings) => telemetry.observerFor(service, revision, settings),
+    observerFor: (service, revision, settings) => observeAll(telemetry.observerFor(service, revision, settings), revisionHealthObserver(store, revision, now)),
     workloadFor: async (rev, settings): Promise<InstanceSpec['workload']> => {
       if (settings.sourceDigest) return { kind: 'source', dir: sources.dirFor(settings.sourceDigest) };
       const image = await resolveImage(rev.status.imageDigest ?? settings.image ?? '');
@@ -190,6 +192,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   });
   const container = await containerRuntime({
     requested: cfg.runtime,
+    networkCidr: cfg.networkCidr,
     home: cfg.home,
     project: cfg.project,
     imageSource: registry.imageSource,

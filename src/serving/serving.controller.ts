@@ -96,7 +96,10 @@ export class ServingController implements ServingControl {
         field: `spec.template.metadata.annotations["${KEYS.source}"]`,
       });
     }
-    const newRevision = !existing || templateFingerprint(template) !== templateFingerprint(existing.spec.template);
+    // A revision name the caller picks (`--revision-suffix`, `--tag`) asks for a new revision, as in Knative,
+    // even when nothing else changed (a re-pushed tag deployed again).
+    const namedAnew = template.metadata.name !== undefined && template.metadata.name !== existing?.status.latestCreatedRevisionName;
+    const newRevision = !existing || namedAnew || templateFingerprint(template) !== templateFingerprint(existing.spec.template);
     const traffic = input.spec.traffic && input.spec.traffic.length > 0 ? input.spec.traffic : [{ latestRevision: true, percent: 100 }];
     const nowIso = new Date(this.o.clock.now()).toISOString();
     const specChanged = newRevision || JSON.stringify(traffic) !== JSON.stringify(existing?.spec.traffic);

@@ -35,11 +35,18 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid.toString(36)}${counter}${Math.random().toString(36).slice(2, 5)}`.slice(0, 40);
 }
 
-export async function startKumo(flags: string[] = [], home?: string): Promise<KumoServer> {
+export interface StartKumoOptions {
+  /** The server's runtime (default `process`); `auto` lets the server pick. */
+  runtime?: 'process' | 'runc' | 'docker' | 'auto';
+  /** Extra environment for the server (e.g. DOCKER_HOST, KUMO_NETWORK_CIDR). */
+  env?: Record<string, string>;
+}
+
+export async function startKumo(flags: string[] = [], home?: string, options: StartKumoOptions = {}): Promise<KumoServer> {
   const dir = home ?? mkdtempSync(join(tmpdir(), 'kumo-test-'));
-  const child = spawn(process.execPath, [KUMO_BIN, 'server', '--port', '0', '--api-port', '0', '--home', dir, '--runtime', 'process', ...flags], {
+  const child = spawn(process.execPath, [KUMO_BIN, 'server', '--port', '0', '--api-port', '0', '--home', dir, '--runtime', options.runtime ?? 'process', ...flags], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, KUMO_HOME: dir },
+    env: { ...process.env, ...(options.env ?? {}), KUMO_HOME: dir },
   });
   let out = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString()));

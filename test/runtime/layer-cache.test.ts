@@ -37,7 +37,7 @@ describe.skipIf(process.getuid?.() !== 0)('LayerCache', () => {
     const err = await cache.ensure(digest, 'localhost:8080/x:v1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KumoError);
     expect((err as KumoError).code).toBe('FAILED_PRECONDITION');
-    expect((err as Error).message).toMatch(/image localhost:8080\/x:v1: layer sha256:.* does not match its digest/);
+    expect((err as Error).message).toMatch(/image localhost:8080\/x:v1: layer sha256:.* is refused as unsafe: layer content does not match its digest/);
     expect(readdirSync(join(dir, 'sha256'))).toEqual([]);
   });
 

@@ -101,6 +101,10 @@ describe.skipIf(!isRoot)('unpacking a malicious layer never writes outside its r
       [{ name: './', type: 'symlink' as const, linkname: '/' }],
       [{ name: 'x/.wh..', type: 'file' as const }],
       [{ name: 'h', type: 'link' as const, linkname: '../../etc/passwd' }],
+      // and where Docker does: names, hardlinks and relative symlinks that climb above the root
+      [{ name: '../outside/victim', type: 'file' as const, content: 'x' }],
+      [{ name: '/../etc/passwd', type: 'file' as const, content: 'x' }],
+      [{ name: 'a/', type: 'directory' as const }, { name: 'a/up', type: 'symlink' as const, linkname: '../../etc' }],
     ]) {
       const { root } = sandbox();
       expect(await unpack(root, entries)).toBeInstanceOf(UnsafeLayerError);

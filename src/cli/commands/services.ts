@@ -153,6 +153,8 @@ export async function revisionsDescribe(ctx: Ctx): Promise<number> {
       `  Timeout:     ${r.spec.timeoutSeconds ?? ''}s`,
       `  Memory/CPU:  ${c.resources?.limits?.memory ?? ''} / ${c.resources?.limits?.cpu ?? ''}`,
       ...(ready?.message ? [`  Status:      ${ready.reason ?? ''}: ${ready.message}`] : []),
+      // e.g. ContainerHealthy False after an instance was killed at its memory limit
+      ...r.status.conditions.filter((x) => x.type !== 'Ready' && x.status === 'False' && x.message !== ready?.message).map((x) => `  ${x.type}: ${x.reason ?? ''}: ${x.message ?? ''}`),
     ].join('\n') + '\n',
   );
   return 0;

@@ -94,8 +94,10 @@ export class LayerCache {
       await rm(tmp, { recursive: true, force: true });
       if (err instanceof KumoError) throw err;
       const why = err instanceof Error ? err.message : String(err);
-      const code = err instanceof UnsafeLayerError ? 'FAILED_PRECONDITION' : 'INTERNAL';
-      throw new KumoError(code, `image ${reference || '?'}: layer ${digest} cannot be used: ${why}`, { field: 'image' }, { cause: err });
+      if (err instanceof UnsafeLayerError) {
+        throw new KumoError('FAILED_PRECONDITION', `image ${reference || '?'}: layer ${digest} is refused as unsafe: ${why}`, { field: 'image' }, { cause: err });
+      }
+      throw new KumoError('INTERNAL', `image ${reference || '?'}: layer ${digest} cannot be unpacked: ${why}`, { field: 'image' }, { cause: err });
     }
   }
 

@@ -18,6 +18,22 @@ export function cleanEntryPath(name: string): string[] {
   return out;
 }
 
+/**
+ * Does a path climb above its starting directory with `..` (from `depth` levels below the root)?
+ * A leading `/` starts at the root. Image tools never write such names; Docker refuses them as
+ * breakouts, and so does kumo (rather than quietly reading them as root-relative).
+ */
+export function climbsOut(path: string, depth = 0): boolean {
+  let d = path.startsWith('/') ? 0 : depth;
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (--d < 0) return true;
+    } else d++;
+  }
+  return false;
+}
+
 const MAX_LINK_HOPS = 255;
 
 export class PathEscapeError extends Error {}

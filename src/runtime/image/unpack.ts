@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { cleanEntryPath, resolveInRoot, PathEscapeError } from './paths.js';
+import { cleanEntryPath, climbsOut, resolveInRoot, PathEscapeError } from './paths.js';
 
 /** A whiteout, opaque marker or fifo that GNU tar must create once all plain entries are in. */
 export interface OverlaySpecial {
@@ -110,6 +110,7 @@ export async function unpackLayer(blob: Readable, root: string, options: UnpackO
     const parts = cleanEntryPath(h.name);
     const base = parts[parts.length - 1];
     try {
+      if (climbsOut(h.name)) throw new UnsafeLayerError(`entry "${h.name}" climbs out of the image's root with ".."`);
       if (base === undefined) {
         // The root itself: only a directory entry may name it (a symlink here moved whole layers out, CVE-2021-29136).
         if (h.type !== 'directory') throw new UnsafeLayerError(`entry "${h.name}" would replace the root directory with a ${h.type ?? 'file'}`);
@@ -169,6 +170,8 @@ export async function unpackLayer(blob: Readable, root: string, options: UnpackO
           break;
         }
         case 'symlink': {
+          // Absolute targets mean the image's root; relative ones may not climb above it (Docker refuses them too).
+          if (climbsOut(h.linkname ?? '', parts.length - 1)) throw new UnsafeLayerError(`symlink "${h.name}" -> "${h.linkname ?? ''}" points outside the image's root`);
           await clear(path, false);
           // Stored verbatim: an absolute target is meant inside the container, and kumo never follows it on the host.
           await symlink(h.linkname ?? '', path);
@@ -178,6 +181,7 @@ export async function unpackLayer(blob: Readable, root: string, options: UnpackO
           break;
         }
         case 'link': {
+          if (climbsOut(h.linkname ?? '')) throw new UnsafeLayerError(`hardlink "${h.name}" -> "${h.linkname ?? ''}" points outside the image's root`);
           const targetParts = cleanEntryPath(h.linkname ?? '');
           const targetBase = targetParts[targetParts.length - 1];
           if (targetBase === undefined) throw new UnsafeLayerError(`hardlink "${h.name}" points at the root directory`);

@@ -172,7 +172,8 @@ export class NetworkPool {
   private nextIndex(): number {
     const used = new Set([...this.existing().values(), ...this.taken]);
     let i = 0;
-    while (used.has(i)) i++;
+    // A deleted namespace's veth goes away asynchronously: skip indexes whose veth is still there.
+    while (used.has(i) || existsSync(`/sys/class/net/k${this.o.tag}-${i}`)) i++;
     this.taken.add(i);
     return i;
   }
@@ -224,6 +225,8 @@ export class NetworkPool {
     for (let attempt = 0; attempt < 5 && existsSync(path); attempt++) {
       try {
         await run('ip', ['netns', 'delete', name]);
+        // Deleted: a namespace of the same name that exists now is a new one the pool just made.
+        return;
       } catch (err) {
         // Another clean-up of the same instance may be deleting it right now.
         await new Promise((r) => setTimeout(r, 20));

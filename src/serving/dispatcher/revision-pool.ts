@@ -388,8 +388,10 @@ export class RevisionPool implements PoolView {
       },
     };
     let instance: Instance;
+    const starting = (async () => this.o.runtime.start(await this.o.specFor(slot.id), recording))();
+    this.starts.set(slot, starting.catch(() => undefined));
     try {
-      instance = await this.o.runtime.start(await this.o.specFor(slot.id), recording);
+      instance = await starting;
     } catch (err) {
       throw this.startFailed(slot, err);
     }
@@ -457,15 +459,20 @@ export class RevisionPool implements PoolView {
   }
 
   private stopping = new WeakSet<InstanceSlot>();
+  /** The runtime's start of each slot, resolved with the instance (or undefined when it failed). */
+  private readonly starts = new WeakMap<InstanceSlot, Promise<Instance | undefined>>();
 
   private async stopSlot(slot: InstanceSlot): Promise<void> {
     if (this.stopping.has(slot)) return;
     this.stopping.add(slot);
     slot.state = 'draining';
     this.o.observer.instanceStopping(slot);
-    if (slot.instance) {
+    // A slot stopped while the runtime is still starting it: wait for the instance, then stop it,
+    // so nothing the runtime starts late is left running untracked.
+    const instance = slot.instance ?? (await this.starts.get(slot));
+    if (instance) {
       await this.o.runtime.stop(slot.id, this.o.stopGraceMs).catch(() => undefined);
-      await slot.instance.exited;
+      await instance.exited;
     }
   }
 
