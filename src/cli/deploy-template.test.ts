@@ -49,6 +49,11 @@ describe('buildDeployInput', () => {
     ]);
   });
 
+  it('stamps each deploy so it makes a new revision even when nothing else changed', () => {
+    const a = buildDeployInput('hello', existing(), { deployedAt: '2026-01-01T00:00:00.000Z' }).spec.template;
+    expect(a.metadata.annotations?.['client.knative.dev/updateTimestamp']).toBe('2026-01-01T00:00:00.000Z');
+  });
+
   it('needs code for a new service', () => {
     expect(() => buildDeployInput('new', undefined, {})).toThrow(/give --source DIR or --image IMAGE/);
   });

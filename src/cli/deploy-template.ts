@@ -7,7 +7,12 @@ import { parseDurationMs } from '../shared/units.js';
 import type { EnvVar, RevisionTemplate, ServiceInput, TrafficTarget, Service } from '../serving/service.types.js';
 import { KEYS } from '../serving/service.types.js';
 
+/** kn's annotation: a new value on every deploy makes a new revision even when nothing else changed. */
+export const UPDATE_TIMESTAMP = 'client.knative.dev/updateTimestamp';
+
 export interface DeployFlags {
+  /** When this deploy happens (RFC 3339); every `kumo run deploy` creates a revision, as gcloud does. */
+  deployedAt?: string;
   image?: string;
   /** Digest of the uploaded source snapshot. */
   sourceDigest?: string;
@@ -111,6 +116,7 @@ export function buildDeployInput(name: string, current: Service | undefined, f: 
   }
   if (f.cpuThrottling !== undefined) annotations[KEYS.cpuThrottling] = String(f.cpuThrottling);
   if (f.runtime !== undefined) annotations[KEYS.runtime] = f.runtime;
+  if (f.deployedAt !== undefined) annotations[UPDATE_TIMESTAMP] = f.deployedAt;
   if (f.network !== undefined) annotations[KEYS.network] = f.network;
 
   const template: RevisionTemplate = {

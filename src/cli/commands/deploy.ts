@@ -92,7 +92,8 @@ export async function deploy(ctx: Ctx): Promise<number> {
   if (project && project !== config.project) {
     throw new KumoError('INVALID_ARGUMENT', `this kumo serves project "${config.project}"; got --project ${project}`, { field: '--project' });
   }
-  const flags: DeployFlags = {};
+  // A deploy always makes a new revision (and resolves the image tag again), as gcloud's does.
+  const flags: DeployFlags = { deployedAt: new Date().toISOString() };
   const cpuThrottling = bool(a, 'cpu-throttling');
   const timeout = str(a, 'timeout');
   const setEnv = list(a, 'set-env-vars');
