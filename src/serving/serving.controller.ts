@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../shared/clock.js';
 import { invalidArgument, KumoError } from '../shared/errors.js';
+import { OperationLog } from '../operations/operation-log.js';
 import type { Operation, OperationStep } from '../operations/operation.types.js';
 import type { ResolvedImage } from '../runtime/runtime.js';
 import type { ApplyOptions, DeleteOptions, IamPolicy, ServingControl } from './control.js';
@@ -43,11 +44,12 @@ export class ServingController implements ServingControl {
   readonly project: string;
   readonly region: string;
   private readonly chains = new Map<string, Promise<void>>();
-  private readonly opWaiters = new Map<string, Set<() => void>>();
+  private readonly ops: OperationLog;
 
   constructor(private readonly o: ServingControllerOptions) {
     this.project = o.project;
     this.region = o.region;
+    this.ops = new OperationLog(o.store, () => o.clock.now());
   }
 
   /** After a restart: rebuild routes, finish interrupted deploys, warm min instances. */
@@ -59,13 +61,13 @@ export class ServingController implements ServingControl {
       if (rev && !isReady(rev.status.conditions) && !isFailed(rev.status.conditions)) this.reconcileSoon(s.metadata.name);
       else this.warmServing(s);
     }
-    for (const op of this.o.store.listOperations()) {
+    for (const op of this.ops.list()) {
       if (op.done) continue;
       const service = op.target.split('/').pop() ?? '';
       const s = this.o.store.findService(service);
       const pending = s && s.status.latestCreatedRevisionName !== s.status.latestReadyRevisionName;
       if (!pending) {
-        this.finishOperation(op, { code: 'ABORTED', message: 'the kumo server restarted during this operation; run it again' });
+        this.ops.finish(op, { code: 'ABORTED', message: 'the kumo server restarted during this operation; run it again' });
       }
     }
   }
@@ -219,7 +221,7 @@ export class ServingController implements ServingControl {
     });
     this.o.routes.remove(name);
     void Promise.all(revisions.map((r) => this.o.dispatchers.closePool(r.metadata.name))).then(() => {
-      this.finishOperation(operation, undefined, { service: name, deleted: true });
+      this.ops.finish(operation, undefined, { service: name, deleted: true });
     });
     return { service, operation };
   }
@@ -252,43 +254,19 @@ export class ServingController implements ServingControl {
   // ---- operations -----------------------------------------------------------------------
 
   getOperation(name: string): Operation {
-    const op = this.o.store.findOperation(name);
-    if (!op) throw new KumoError('NOT_FOUND', `operation "${name}" not found`);
-    return op;
+    return this.ops.get(name);
   }
 
   listOperations(): Operation[] {
-    return this.o.store.listOperations();
+    return this.ops.list();
   }
 
-  async waitOperation(name: string, timeoutMs: number, changedSince?: string): Promise<Operation> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const op = this.getOperation(name);
-      if (op.done || (changedSince !== undefined && op.updateTime !== changedSince)) return op;
-      const left = deadline - Date.now();
-      if (left <= 0) return op;
-      await this.nextChange(name, left);
-    }
-  }
-
-  private nextChange(opName: string, timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const set = this.opWaiters.get(opName) ?? new Set();
-      this.opWaiters.set(opName, set);
-      const done = () => {
-        clearTimeout(timer);
-        set.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      set.add(done);
-    });
+  waitOperation(name: string, timeoutMs: number, changedSince?: string): Promise<Operation> {
+    return this.ops.wait(name, timeoutMs, changedSince);
   }
 
   deleteOperation(name: string): void {
-    this.getOperation(name);
-    this.o.store.deleteOperation(name);
+    this.ops.delete(name);
   }
 
   // ---- IAM ------------------------------------------------------------------------------
@@ -369,17 +347,17 @@ export class ServingController implements ServingControl {
 
   private async reconcile(serviceName: string, opName?: string): Promise<void> {
     let service = this.o.store.findService(serviceName);
-    let op = opName ? this.o.store.findOperation(opName) : this.pendingOperationFor(serviceName);
+    let op = opName ? this.ops.find(opName) : this.pendingOperationFor(serviceName);
     if (!service) return;
     const latest = service.status.latestCreatedRevisionName;
     let rev = latest ? this.o.store.findRevision(latest) : undefined;
     if (rev && !isReady(rev.status.conditions) && !isFailed(rev.status.conditions)) {
-      if (op) op = this.updateStep(op, 'instance', 'running');
+      if (op) op = this.ops.step(op, 'instance', 'running');
       try {
         rev = await this.pinImage(rev);
         await this.o.dispatchers.pool(rev).deploymentProbe();
         rev = this.markRevision(rev, 'True');
-        if (op) op = this.updateStep(op, 'instance', 'done');
+        if (op) op = this.ops.step(op, 'instance', 'done');
       } catch (err) {
         const e = err instanceof KumoError ? err : new KumoError('UNAVAILABLE', String(err));
         rev = this.markRevision(rev, 'False', e);
@@ -402,9 +380,9 @@ export class ServingController implements ServingControl {
           this.saveService(service);
         }
         if (op) {
-          op = this.updateStep(op, 'instance', 'failed', e.message);
-          op = this.updateStep(op, 'traffic', 'skipped', service.status.latestReadyRevisionName ? `traffic stays on ${service.status.latestReadyRevisionName}` : undefined);
-          this.finishOperation(op, { code: e.code === 'INVALID_ARGUMENT' ? 'FAILED_PRECONDITION' : e.code, message: msg(e, rev.metadata.name) });
+          op = this.ops.step(op, 'instance', 'failed', e.message);
+          op = this.ops.step(op, 'traffic', 'skipped', service.status.latestReadyRevisionName ? `traffic stays on ${service.status.latestReadyRevisionName}` : undefined);
+          this.ops.finish(op, { code: e.code === 'INVALID_ARGUMENT' ? 'FAILED_PRECONDITION' : e.code, message: msg(e, rev.metadata.name) });
         }
         return;
       }
@@ -416,14 +394,14 @@ export class ServingController implements ServingControl {
     }
     this.routeService(service);
     if (op) {
-      op = this.updateStep(op, 'traffic', 'done');
-      this.finishOperation(op, undefined, { service: serviceName, revision: service.status.latestReadyRevisionName, url: service.status.url });
+      op = this.ops.step(op, 'traffic', 'done');
+      this.ops.finish(op, undefined, { service: serviceName, revision: service.status.latestReadyRevisionName, url: service.status.url });
     }
   }
 
   private pendingOperationFor(service: string): Operation | undefined {
     const target = this.resourceName(service);
-    return this.o.store.listOperations().find((o) => !o.done && o.target === target && o.kind === 'deploy');
+    return this.ops.list().find((o) => !o.done && o.target === target && o.kind === 'deploy');
   }
 
   /** Resolve and record the image digest once, so re-pushing the tag never changes this revision. */
@@ -514,40 +492,6 @@ export class ServingController implements ServingControl {
   private saveService(service: Service): void {
     service.metadata.resourceVersion = this.o.store.nextVersion();
     this.o.store.putService(service);
-  }
-
-  private updateStep(op: Operation, id: string, state: OperationStep['state'], message?: string): Operation {
-    const nowIso = new Date(this.o.clock.now()).toISOString();
-    const next: Operation = {
-      ...op,
-      updateTime: nowIso,
-      steps: op.steps.map((s) => (s.id === id ? { ...s, state, updateTime: nowIso, ...(message ? { message } : {}) } : s)),
-    };
-    this.o.store.putOperation(next);
-    this.notify(next.name);
-    return next;
-  }
-
-  private finishOperation(op: Operation, error?: { code: string; message: string }, result?: Record<string, unknown>): void {
-    const nowIso = new Date(this.o.clock.now()).toISOString();
-    const next: Operation = {
-      ...op,
-      done: true,
-      updateTime: nowIso,
-      endTime: nowIso,
-      steps: op.steps.map((s) => (s.state === 'running' || s.state === 'pending' ? { ...s, state: error ? 'skipped' : 'done', updateTime: nowIso } : s)),
-      ...(error ? { error } : {}),
-      ...(result ? { result } : {}),
-    };
-    this.o.store.putOperation(next);
-    this.notify(next.name);
-  }
-
-  private notify(opName: string): void {
-    const set = this.opWaiters.get(opName);
-    if (!set) return;
-    this.opWaiters.delete(opName);
-    for (const fn of set) fn();
   }
 }
 
