@@ -13,6 +13,7 @@ import { addImageRoutes } from '../api/images.routes.js';
 import { addTelemetryRoutes } from '../api/telemetry.routes.js';
 import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken, verifyToken } from '../auth/tokens.js';
 import type { SigningKeys } from '../auth/tokens.js';
+import { cachedVerifier } from '../auth/token-cache.js';
 import { createGoogleApi } from '../googleapi/index.js';
 import { LogStore } from '../observability/logs/log.store.js';
 import { createRegistry } from '../registry/index.js';
@@ -70,7 +71,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   // Phase 1: state and the rooms that need nothing but state.
   const db: Database = openDatabase(join(cfg.home, 'kumo.db'));
   const keys: SigningKeys = loadOrCreateKeys(join(cfg.home, 'keys'));
-  const authenticate = (token: string) => verifyToken(keys.publicKey, token, { aud: ACCESS_AUDIENCE, typ: 'access', nowMs: now() });
+  const authenticate = cachedVerifier((token) => verifyToken(keys.publicKey, token, { aud: ACCESS_AUDIENCE, typ: 'access', nowMs: now() }), now);
   const logs = new LogStore({ db, clock, retentionMs: cfg.logRetentionMs });
   const sources = new SourceStore(cfg.home);
   const store = new ServingStore(db);

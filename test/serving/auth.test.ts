@@ -53,6 +53,16 @@ describe('invoker check on private services', () => {
     }
   });
 
+  it('does not let a token that opened one service open another', async () => {
+    const other = uniqueName('other');
+    expect(k.cli(['run', 'deploy', other, '--source', HELLO_DIR]).code).toBe(0);
+    const token = k.cli(['auth', 'print-identity-token', '--audiences', url]).stdout.trim();
+    expect((await call(k, `${name}.localhost`, '/', { headers: bearer(token) })).status).toBe(200);
+    const r = await call(k, `${other}.localhost`, '/', { headers: bearer(token) });
+    expect(r.status).toBe(403);
+    expect(r.body).toContain('audience');
+  });
+
   it('answers 403 for a principal the policy does not allow, 200 once it is granted', async () => {
     const sa = 'invoker@kumo-project.iam.gserviceaccount.com';
     const token = k.cli(['auth', 'print-identity-token', '--audiences', url, '--impersonate-service-account', sa]).stdout.trim();

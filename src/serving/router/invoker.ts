@@ -44,6 +44,12 @@ export class InvokerCheck {
       if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
       this.cache.set(token, claims);
     }
+    // The cache is keyed by token alone: a token verified for one service must not open another.
+    if (!entry.audiences.includes(claims.aud)) {
+      return new KumoError('PERMISSION_DENIED', `token audience "${claims.aud}" does not match; service ${entry.service} expects an identity token with audience ${entry.url}`, {
+        service: entry.service,
+      });
+    }
     if (this.allowed(entry, claims)) return undefined;
     return new KumoError(
       'PERMISSION_DENIED',
