@@ -17,16 +17,9 @@ import { makeTar } from '../runtime/fixtures/tar.js';
 import type { TarEntry } from '../runtime/fixtures/tar.js';
 import { freeTestCidr, runcSkipReason } from '../runtime/fixtures/runc.js';
 import { containerApp } from './app.js';
+import { which } from '../helpers/tools.js';
 const execFileAsync = promisify(execFile);
 
-function which(bin: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Why images cannot be pushed into kumo's registry here, or undefined. */
 export function skopeoSkipReason(): string | undefined {
