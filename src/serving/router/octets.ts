@@ -45,3 +45,33 @@ export function trimmedText(buf: Buffer, start: number, end: number): string {
   while (end > start && (buf[end - 1] === 32 || buf[end - 1] === 9)) end--;
   return buf.toString('latin1', start, end);
 }
+
+/**
+ * Bytes that arrive in pieces (a head split across reads): appended into a buffer whose
+ * capacity doubles, so a head sent one byte at a time costs linear, not quadratic, copying.
+ */
+export class Accumulated {
+  /** The bytes so far. */
+  bytes: Buffer | undefined;
+  private store: Buffer | undefined;
+
+  append(chunk: Buffer): Buffer {
+    const have = this.bytes;
+    if (!have) return (this.bytes = chunk);
+    const need = have.length + chunk.length;
+    let s = this.store;
+    if (!s || s.length < need || have.buffer !== s.buffer || have.byteOffset !== s.byteOffset) {
+      s = Buffer.allocUnsafe(Math.max(need * 2, 4096));
+      have.copy(s, 0);
+      this.store = s;
+    }
+    chunk.copy(s, have.length);
+    return (this.bytes = s.subarray(0, need));
+  }
+
+  /** Replace the bytes (e.g. with what follows a head); later appends copy them first. */
+  set(bytes: Buffer | undefined): void {
+    this.bytes = bytes;
+    this.store = undefined;
+  }
+}

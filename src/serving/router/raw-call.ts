@@ -18,6 +18,7 @@ import { CHUNKED, clientHead, LENGTH, NO_BODY, parseResponseHead, UNTIL_CLOSE } 
 import type { ResponseHead } from './response-head.js';
 import type { UpstreamConn, UpstreamOwner, UpstreamPool } from './upstreams.js';
 import { CONTINUE, errorResponse, upstreamHead } from './wire.js';
+import { Accumulated } from './octets.js';
 
 /** Reasons the client connection stops reading (see `ClientConn.pause`). */
 export const PAUSE_BODY_WAIT = 1;
@@ -46,7 +47,8 @@ export class RawCall implements Waiter, UpstreamOwner, ProxyCall {
   private held: Buffer[] | undefined;
   private heldBytes = 0;
   private bodyDone: boolean;
-  private rbuf: Buffer | undefined;
+  /** The response head so far, when it came in pieces. */
+  private readonly rhead = new Accumulated();
   private rscan = 0;
   private rh: ResponseHead | undefined;
   private left = 0;
@@ -236,18 +238,18 @@ export class RawCall implements Waiter, UpstreamOwner, ProxyCall {
   }
 
   private readHead(chunk: Buffer): void {
-    const buf = this.rbuf ? Buffer.concat([this.rbuf, chunk]) : chunk;
-    this.rbuf = undefined;
+    const buf = this.rhead.append(chunk);
     let at = 0;
     for (;;) {
       const end = findHeadEnd(buf, at, this.rscan);
       if (end === -2) return this.upstreamFailed('a bare LF in its response head');
       if (end < 0) {
         if (buf.length - at > MAX_HEAD_BYTES) return this.upstreamFailed('a response head over 64 KiB');
-        this.rbuf = at === 0 ? buf : buf.subarray(at);
-        this.rscan = this.rbuf.length;
+        if (at > 0) this.rhead.set(buf.subarray(at));
+        this.rscan = buf.length - at;
         return;
       }
+      this.rhead.set(undefined);
       this.rscan = 0;
       const rh = parseResponseHead(buf, at, end, this.method === 'HEAD');
       if (typeof rh === 'string') return this.upstreamFailed(rh);
@@ -319,7 +321,7 @@ export class RawCall implements Waiter, UpstreamOwner, ProxyCall {
     // A reused connection the instance closed before answering a bodiless request: its keep-alive
     // ended under us, so try once more on a fresh one (as nginx does for cached connections).
     const p = this.upPool;
-    if (p && !this.rh && !this.rbuf && this.reusedConn && !this.retried && this.upHead && ['GET', 'HEAD', 'OPTIONS'].includes(this.method)) {
+    if (p && !this.rh && !this.rhead.bytes && this.reusedConn && !this.retried && this.upHead && ['GET', 'HEAD', 'OPTIONS'].includes(this.method)) {
       this.retried = true;
       this.send(p);
       return;

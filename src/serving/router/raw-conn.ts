@@ -16,6 +16,7 @@ import { RawCall } from './raw-call.js';
 import { findHeadEnd, MAX_HEAD_BYTES, parseRequestHead } from './request-head.js';
 import type { Upstreams } from './upstreams.js';
 import { errorResponse, plainResponse } from './wire.js';
+import { Accumulated } from './octets.js';
 
 /** What the front door gives its connections. */
 export interface RawEngine {
@@ -53,7 +54,8 @@ export class ClientConn {
   closeAfter = false;
   /** When the connection last became idle, or when the head being read began (for the sweep). */
   since: number;
-  private buf: Buffer | undefined;
+  /** Bytes read and not yet taken: a head in progress, or pipelined requests. */
+  private readonly pending = new Accumulated();
   private scanFrom = 0;
   private body = NO_BODY;
   private bodyLeft = 0;
@@ -87,7 +89,7 @@ export class ClientConn {
   /** Idle past `idleMs`, or a head that takes longer than `headMs`: close. */
   sweep(nowMs: number, idleMs: number, headMs: number): void {
     if (this.call || this.body !== NO_BODY || this.closing) return;
-    if (nowMs - this.since > (this.buf ? headMs : idleMs)) this.socket.destroy();
+    if (nowMs - this.since > (this.pending.bytes ? headMs : idleMs)) this.socket.destroy();
   }
 
   write(data: Buffer): boolean {
@@ -151,9 +153,9 @@ export class ClientConn {
       if (used < 0 || used === chunk.length) return;
       chunk = chunk.subarray(used);
     }
-    this.buf = this.buf ? Buffer.concat([this.buf, chunk]) : chunk;
+    const buf = this.pending.append(chunk);
     if (!this.call) this.drive();
-    else if (this.buf.length > PIPELINE_LIMIT) this.pause(PAUSE_PIPELINE);
+    else if (buf.length > PIPELINE_LIMIT) this.pause(PAUSE_PIPELINE);
   }
 
   /** Body bytes in chunk[from..]: forwarded to the call (or dropped); returns how many belong to it, -1 when the connection failed. */
@@ -188,7 +190,7 @@ export class ClientConn {
     } else if (done) {
       // the dropped body of a finished call is over: on to the next request
       const rest = end < chunk.length ? chunk.subarray(end) : undefined;
-      if (rest) this.buf = this.buf ? Buffer.concat([this.buf, rest]) : rest;
+      if (rest) this.pending.append(rest);
       this.drive();
       return -1;
     }
@@ -208,13 +210,13 @@ export class ClientConn {
   /** Take requests from the buffer while no call runs. */
   private drive(): void {
     while (!this.call && this.body === NO_BODY && !this.closing) {
-      let buf = this.buf;
+      let buf = this.pending.bytes;
       if (!buf) return;
       let start = 0;
       while (buf[start] === 13 && buf[start + 1] === 10 && start < 64) start += 2; // stray CRLF between requests
       if (start > 0) {
         buf = start < buf.length ? buf.subarray(start) : undefined;
-        this.buf = buf;
+        this.pending.set(buf);
         this.scanFrom = 0;
         if (!buf) return;
       }
@@ -252,20 +254,20 @@ export class ClientConn {
     const hasBody = h.chunked || (h.contentLength ?? 0) > 0;
     if (head.close) this.closeAfter = true;
     if (routed instanceof KumoError) {
-      this.buf = rest;
+      this.pending.set(rest);
       this.answer(errorResponse(routed, this.closeAfter || hasBody), hasBody);
       if (this.closeAfter) this.close();
       return !this.closeAfter;
     }
     const max = this.engine.maxBodyBytes;
     if (h.contentLength !== undefined && h.contentLength > max) {
-      this.buf = rest;
+      this.pending.set(rest);
       this.refuse(413, `request body of ${h.contentLength} bytes is over the ${max / 1024 ** 2} MiB limit (Cloud Run's HTTP/1 limit)`);
       return false;
     }
     const call = new RawCall(this, routed.pool, head, buf, routed.trace);
     this.call = call;
-    this.buf = undefined;
+    this.pending.set(undefined);
     if (h.chunked) {
       this.body = CHUNKED;
       this.chunked = new ChunkedReader();
@@ -276,9 +278,9 @@ export class ClientConn {
     if (rest) {
       if (this.body !== NO_BODY) {
         const used = this.readBody(rest, 0);
-        if (used >= 0 && used < rest.length) this.buf = rest.subarray(used);
+        if (used >= 0 && used < rest.length) this.pending.set(rest.subarray(used));
       } else {
-        this.buf = rest;
+        this.pending.set(rest);
       }
     }
     if (this.call === call) call.start(routed.pool.settings.timeoutMs, this.engine.maxQueueWaitMs);
@@ -296,8 +298,8 @@ export class ClientConn {
     this.engine.forget(this);
     if (this.timer) clearTimeout(this.timer);
     s.pause();
-    if (this.buf) s.unshift(this.buf);
-    this.buf = undefined;
+    if (this.pending.bytes) s.unshift(this.pending.bytes);
+    this.pending.set(undefined);
     this.engine.handOver(s);
     return false;
   }

@@ -12,33 +12,38 @@ export const CHUNKED = 1;
 export const UNTIL_CLOSE = 2;
 export const NO_BODY = 3;
 
-export interface ResponseHead {
-  status: number;
+/** A class, not a literal: one stable object shape on the hot path. */
+export class ResponseHead {
   /** 1 for HTTP/1.1, 0 for HTTP/1.0. */
-  minor: number;
-  start: number;
-  lineEnd: number;
-  end: number;
+  minor = 1;
+  status = 0;
+  lineEnd = 0;
   /** Four numbers per field: line start, colon, line end (after CRLF), 1 when left out. */
-  fields: number[];
-  framing: number;
-  contentLength: number;
+  fields: number[] = [];
+  framing = UNTIL_CLOSE;
+  contentLength = -1;
   /** The instance closes the connection after this response (or may: it cannot be reused). */
-  close: boolean;
+  close = false;
   /** The instance's `Keep-Alive: timeout=N`, in ms. */
-  keepAliveMs: number | undefined;
+  keepAliveMs: number | undefined = undefined;
+
+  constructor(
+    readonly start: number,
+    readonly end: number,
+  ) {}
 }
 
-function parseStatusLine(buf: Buffer, start: number): { status: number; minor: number; lineEnd: number } | undefined {
-  // HTTP/1.x SP 3DIGIT [SP reason] CRLF
+/** Reads `HTTP/1.x SP 3DIGIT [SP reason] CRLF` into rh; false when malformed. */
+function parseStatusLine(buf: Buffer, rh: ResponseHead): boolean {
+  const start = rh.start;
   const prefix = 'HTTP/1.';
-  for (let k = 0; k < prefix.length; k++) if (buf[start + k] !== prefix.charCodeAt(k)) return undefined;
+  for (let k = 0; k < prefix.length; k++) if (buf[start + k] !== prefix.charCodeAt(k)) return false;
   const minorByte = buf[start + 7];
-  if ((minorByte !== 48 && minorByte !== 49) || buf[start + 8] !== 32) return undefined;
+  if ((minorByte !== 48 && minorByte !== 49) || buf[start + 8] !== 32) return false;
   let status = 0;
   for (let k = 9; k < 12; k++) {
     const c = buf[start + k] ?? 0;
-    if (c < 48 || c > 57) return undefined;
+    if (c < 48 || c > 57) return false;
     status = status * 10 + (c - 48);
   }
   let p = start + 12;
@@ -46,21 +51,24 @@ function parseStatusLine(buf: Buffer, start: number): { status: number; minor: n
     p++;
     while (isFieldByte(buf[p] ?? 0)) p++;
   }
-  if (buf[p] !== 13 || buf[p + 1] !== 10 || status < 100) return undefined;
-  return { status, minor: minorByte === 49 ? 1 : 0, lineEnd: p + 2 };
+  if (buf[p] !== 13 || buf[p + 1] !== 10 || status < 100) return false;
+  rh.status = status;
+  rh.minor = minorByte === 49 ? 1 : 0;
+  rh.lineEnd = p + 2;
+  return true;
 }
 
 /** Parses buf[start, end); `headRequest` when the request was HEAD. A string says what is wrong. */
 export function parseResponseHead(buf: Buffer, start: number, end: number, headRequest: boolean): ResponseHead | string {
-  const line = parseStatusLine(buf, start);
-  if (!line) return 'a malformed status line';
-  const rh: ResponseHead = { ...line, start, end, fields: [], framing: UNTIL_CLOSE, contentLength: -1, close: line.minor === 0, keepAliveMs: undefined };
+  const rh = new ResponseHead(start, end);
+  if (!parseStatusLine(buf, rh)) return 'a malformed status line';
   const f = rh.fields;
   let chunked = false;
   let coded = false;
   let connection: string | undefined;
+  let keepAlive = false;
   const last = end - 2;
-  let p = line.lineEnd;
+  let p = rh.lineEnd;
   while (p < last) {
     const lineStart = p;
     while (isTchar(buf[p] ?? 0)) p++;
@@ -83,11 +91,16 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, headR
       case 10:
         if (nameEquals(buf, lineStart, 'connection')) {
           drop = 1;
-          const v = trimmedText(buf, vs, ve);
-          connection = connection === undefined ? v : `${connection}, ${v}`;
+          // the usual values without making strings
+          if (ve - vs === 10 && nameEquals(buf, vs, 'keep-alive')) keepAlive = true;
+          else if (ve - vs === 5 && nameEquals(buf, vs, 'close')) rh.close = true;
+          else {
+            const v = trimmedText(buf, vs, ve);
+            connection = connection === undefined ? v : `${connection}, ${v}`;
+          }
         } else if (nameEquals(buf, lineStart, 'keep-alive')) {
           drop = 1;
-          rh.keepAliveMs = keepAliveTimeoutMs(trimmedText(buf, vs, ve));
+          rh.keepAliveMs = keepAliveTimeoutMs(buf, vs, ve);
         }
         break;
       case 14:
@@ -114,7 +127,9 @@ export function parseResponseHead(buf: Buffer, start: number, end: number, headR
     }
     f.push(lineStart, colon, p, drop);
   }
-  if (connection !== undefined) applyConnection(buf, rh, connection);
+  if (connection !== undefined) keepAlive = applyConnection(buf, rh, connection) || keepAlive;
+  // HTTP/1.0 keeps the connection only when asked to
+  if (rh.minor === 0 && !keepAlive) rh.close = true;
   const s = rh.status;
   if (headRequest || s < 200 || s === 204 || s === 304) {
     rh.framing = NO_BODY;
@@ -144,12 +159,22 @@ function decimal(buf: Buffer, vs: number, ve: number): number {
   return n;
 }
 
-function keepAliveTimeoutMs(v: string): number | undefined {
-  const m = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(v);
-  return m ? Number(m[1]) * 1000 : undefined;
+/** `timeout=N` in a Keep-Alive value (`timeout=5`, `timeout=5, max=1000`), in ms. */
+function keepAliveTimeoutMs(buf: Buffer, vs: number, ve: number): number | undefined {
+  for (let i = vs; i + 8 <= ve; i++) {
+    const before = i === vs ? 44 : buf[i - 1];
+    if ((before === 44 || before === 59 || before === 32) && nameEquals(buf, i, 'timeout=')) {
+      let n = 0;
+      let j = i + 8;
+      for (; j < ve && (buf[j] ?? 0) >= 48 && (buf[j] ?? 0) <= 57 && j - i < 16; j++) n = n * 10 + ((buf[j] ?? 0) - 48);
+      return j > i + 8 ? n * 1000 : undefined;
+    }
+  }
+  return undefined;
 }
 
-function applyConnection(buf: Buffer, rh: ResponseHead, tokens: string): void {
+/** Connection tokens: `close`, `keep-alive` (returned) and names of hop-by-hop fields to leave out. */
+function applyConnection(buf: Buffer, rh: ResponseHead, tokens: string): boolean {
   let listed: Set<string> | undefined;
   let keepAlive = false;
   for (const t of tokens.split(',')) {
@@ -158,12 +183,12 @@ function applyConnection(buf: Buffer, rh: ResponseHead, tokens: string): void {
     else if (v === 'keep-alive') keepAlive = true;
     else if (v) (listed ??= new Set()).add(v);
   }
-  if (rh.minor === 0 && keepAlive && !tokens.toLowerCase().includes('close')) rh.close = false;
-  if (!listed) return;
+  if (!listed) return keepAlive;
   const f = rh.fields;
   for (let k = 0; k < f.length; k += 4) {
     if (f[k + 3] === 0 && listed.has(buf.toString('latin1', f[k], f[k + 1]).toLowerCase())) f[k + 3] = 1;
   }
+  return keepAlive;
 }
 
 const CLOSE_LINE = 'connection: close\r\n';
