@@ -58,15 +58,25 @@ export class Accumulated {
   append(chunk: Buffer): Buffer {
     const have = this.bytes;
     if (!have) return (this.bytes = chunk);
-    const need = have.length + chunk.length;
+    const s = this.reserve(have, have.length + chunk.length);
+    chunk.copy(s, have.length);
+    return (this.bytes = s.subarray(0, have.length + chunk.length));
+  }
+
+  /** Copy the bytes into memory of their own (when they are a view of a buffer that will be reused). */
+  own(): void {
+    const have = this.bytes;
+    if (have) this.bytes = this.reserve(have, have.length).subarray(0, have.length);
+  }
+
+  private reserve(have: Buffer, need: number): Buffer {
     let s = this.store;
     if (!s || s.length < need || have.buffer !== s.buffer || have.byteOffset !== s.byteOffset) {
       s = Buffer.allocUnsafe(Math.max(need * 2, 4096));
       have.copy(s, 0);
       this.store = s;
     }
-    chunk.copy(s, have.length);
-    return (this.bytes = s.subarray(0, need));
+    return s;
   }
 
   /** Replace the bytes (e.g. with what follows a head); later appends copy them first. */

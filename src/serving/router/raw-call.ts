@@ -233,7 +233,8 @@ export class RawCall implements Waiter, UpstreamOwner, ProxyCall {
     }
     if (complete && n < chunk.length) this.clean = false;
     this.bytesOut += n;
-    this.forward(n === chunk.length ? chunk : chunk.subarray(0, n));
+    // a copy: the chunk is a view of the shared read buffer, and a write may be queued
+    if (n > 0) this.forward(Buffer.from(chunk.subarray(0, n)));
     if (complete) this.complete();
   }
 
@@ -246,6 +247,7 @@ export class RawCall implements Waiter, UpstreamOwner, ProxyCall {
       if (end < 0) {
         if (buf.length - at > MAX_HEAD_BYTES) return this.upstreamFailed('a response head over 64 KiB');
         if (at > 0) this.rhead.set(buf.subarray(at));
+        this.rhead.own(); // the read buffer is reused
         this.rscan = buf.length - at;
         return;
       }

@@ -10,6 +10,7 @@ import type { InstanceSlot } from '../dispatcher/revision-pool.js';
 
 /** What a call on an upstream connection hears from it. */
 export interface UpstreamOwner {
+  /** `chunk` is only valid during the call: it is a view of a shared read buffer. */
   onUpstreamData(chunk: Buffer): void;
   /** The instance ended its side (FIN). */
   onUpstreamEnd(): void;
@@ -34,12 +35,23 @@ export class UpstreamConn {
   private closed = false;
 
   constructor(readonly pool: UpstreamPool) {
-    const s = connect({ host: pool.host, port: pool.port, noDelay: true });
-    this.socket = s;
-    s.on('data', (chunk: Buffer) => {
-      if (this.owner) this.owner.onUpstreamData(chunk);
-      else this.destroy(); // bytes nobody asked for: the connection cannot be trusted
+    // Reads land in one buffer shared by every upstream connection (no allocation per read):
+    // owners must copy whatever they keep past the callback.
+    const s = connect({
+      host: pool.host,
+      port: pool.port,
+      noDelay: true,
+      onread: {
+        buffer: pool.readBuffer,
+        callback: (n, buf) => {
+          const o = this.owner;
+          if (o) o.onUpstreamData((buf as Buffer).subarray(0, n));
+          else this.destroy(); // bytes nobody asked for: the connection cannot be trusted
+          return true;
+        },
+      },
     });
+    this.socket = s;
     s.on('end', () => this.owner?.onUpstreamEnd());
     s.on('drain', () => this.owner?.onUpstreamDrain());
     s.on('error', (err) => (this.error = err));
@@ -77,6 +89,7 @@ export class UpstreamPool {
     readonly host: string,
     readonly port: number,
     private readonly maxIdle: number,
+    readonly readBuffer: Buffer,
   ) {}
 
   /** An idle connection still worth using, or a new one (connecting). */
@@ -125,6 +138,7 @@ export class UpstreamPool {
 export class Upstreams {
   private readonly byInstance = new WeakMap<InstanceSlot, UpstreamPool>();
   private readonly live = new Set<UpstreamPool>();
+  private readonly readBuffer = Buffer.allocUnsafe(64 * 1024);
 
   constructor(private readonly maxIdlePerInstance = 256) {}
 
@@ -134,7 +148,7 @@ export class Upstreams {
     if (!p) {
       const ep = slot.instance?.endpoint;
       if (!ep) return undefined;
-      p = new UpstreamPool(ep.host, ep.port, this.maxIdlePerInstance);
+      p = new UpstreamPool(ep.host, ep.port, this.maxIdlePerInstance, this.readBuffer);
       this.byInstance.set(slot, p);
     }
     if (!p.tracked) {
