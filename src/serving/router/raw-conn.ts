@@ -198,9 +198,9 @@ export class ClientConn {
   }
 
   private refuseBody(status: number, message: string): void {
+    this.closeAfter = true;
     if (this.call) {
       this.call.fail(new KumoError(status === 413 ? 'PAYLOAD_TOO_LARGE' : 'INVALID_ARGUMENT', message));
-      this.closeAfter = true;
       return;
     }
     this.answer(plainResponse(status, message, true), true);
