@@ -4,6 +4,7 @@
  * request smuggling attempts, body framings both ways, 100-continue, keep-alive upstream, and
  * aborts. The service behind it records every request it is given.
  */
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, removeHome, startKumo, uniqueName } from '../helpers/kumo.js';
@@ -174,6 +175,28 @@ describe('the raw engine', () => {
     expect(chunks.text).toMatch(/transfer-encoding: chunked/i);
     expect(chunks.text).not.toMatch(/x-hop|keep-alive|connection:/i);
     expect(chunks.text).toContain('part2;');
+  });
+
+  it('streams large responses intact to a client that stops reading for a while', async () => {
+    for (const query of ['bytes=20000000&length', 'bytes=20000000']) {
+      const got = await new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: k.port, path: `/big?${query}`, headers: { host } }, (res) => {
+          let n = 0;
+          res.on('data', (c: Buffer) => {
+            n += c.length;
+            if (n > 1_000_000 && n - c.length <= 1_000_000) {
+              res.pause();
+              setTimeout(() => res.resume(), 500);
+            }
+          });
+          res.on('end', () => resolve(n));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(got).toBe(20_000_000);
+    }
   });
 
   it('keeps connections to the instance alive across requests', async () => {

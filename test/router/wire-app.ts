@@ -48,6 +48,25 @@ const server = http.createServer((req, res) => {
       res.end(code === 204 || code === 304 ? undefined : 'abcde');
       return;
     }
+    case '/big': {
+      // a large body written with backpressure; chunked unless ?length is given
+      const total = Number(url.searchParams.get('bytes'));
+      const headers = { 'content-type': 'application/octet-stream' };
+      if (url.searchParams.has('length')) headers['content-length'] = total;
+      res.writeHead(200, headers);
+      const piece = Buffer.alloc(65536, 120);
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          const n = Math.min(piece.length, total - sent);
+          sent += n;
+          if (!res.write(n === piece.length ? piece : piece.subarray(0, n))) return res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+      return;
+    }
     case '/chunks': {
       res.writeHead(200, { 'content-type': 'text/plain', 'x-hop': 'secret', connection: 'x-hop' });
       let i = 0;
