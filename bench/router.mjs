@@ -1,6 +1,7 @@
 // npm run bench:router — wrk (32 connections) against the hello app directly, through kumo's
 // router, and through nginx as a keep-alive reverse proxy to the same app, alternating, five
-// rounds; prints medians of req/s, p50 and p99 and the ratio kumo/nginx.
+// rounds; prints medians of req/s, p50 and p99, the proxy's own CPU time per request (from
+// /proc: what the proxy costs whatever else shares the cores) and the ratios kumo/nginx.
 // KUMO_BEFORE=DIR adds a fourth target: the kumo built in DIR (DIR/dist/cli/main.js), for a
 // before/after comparison in the same run.
 import { spawn, spawnSync } from 'node:child_process';
