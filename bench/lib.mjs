@@ -34,9 +34,9 @@ export async function waitHttp(url, headers = {}, timeoutMs = 20_000) {
   }
 }
 
-export async function startKumo(flags = [], env = {}) {
+export async function startKumo(flags = [], env = {}, bin = KUMO) {
   const home = mkdtempSync(join(tmpdir(), 'kumo-bench-'));
-  const child = spawn(process.execPath, [KUMO, 'server', '--port', '0', '--api-port', '0', '--home', home, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, [bin, 'server', '--port', '0', '--api-port', '0', '--home', home, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout.on('data', (c) => (out += c));
   child.stderr.on('data', (c) => (out += c));
@@ -53,7 +53,7 @@ export async function startKumo(flags = [], env = {}) {
   });
   const port = Number(new URL(url).port);
   const cli = (args) => {
-    const r = spawnSync(process.execPath, [KUMO, ...args], { env: { ...process.env, KUMO_HOME: home, KUMO_SERVER: url }, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, KUMO_HOME: home, KUMO_SERVER: url }, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`kumo ${args.join(' ')} failed: ${r.stdout}${r.stderr}`);
     return r.stdout;
   };

@@ -2,10 +2,17 @@
  * The front door: one HTTP port routed by Host. `SERVICE.localhost` (and `TAG---SERVICE.…`)
  * reach services through the invoker check, the traffic split and the revision's dispatcher;
  * every other host is kumo itself (dashboard, API, registry), handed to `control`.
+ *
+ * Service traffic runs on the router's own HTTP/1.1 engine on raw sockets (`raw-conn.ts`,
+ * `raw-call.ts`): Node's http.Server and undici cost most of a proxied request's CPU. A
+ * connection whose request names kumo itself, or that the engine leaves to Node (HTTP/1.0,
+ * Upgrade, absolute-form targets), is handed to the http.Server at a request boundary; that
+ * server still routes services too (through undici), so nothing depends on which side has it.
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { KumoError } from '../../shared/errors.js';
 import type { Dispatchers } from '../dispatcher/dispatchers.js';
@@ -16,9 +23,12 @@ import { pickRevision, revisionForTag } from '../traffic.js';
 import { scanHeaders, upstreamHeaders } from './headers.js';
 import type { InboundHeaders } from './headers.js';
 import type { InvokerCheck } from './invoker.js';
-import { ProxyCall, sendError } from './proxy-call.js';
+import { NodeProxyCall, sendError } from './proxy-call.js';
 import type { CallEvents } from './proxy-call.js';
+import { ClientConn } from './raw-conn.js';
+import type { RawEngine } from './raw-conn.js';
 import { rejectUpgrade, UpgradeCall } from './upgrade.js';
+import { Upstreams } from './upstreams.js';
 import { traceContextFor, traceHeaders } from '../../observability/structured/index.js';
 import type { IdSource, TraceContext } from '../../observability/structured/index.js';
 
@@ -43,47 +53,93 @@ export interface FrontDoorOptions {
   maxBodyBytes?: number;
   /** Longest wait for a slot while a revision is at max instances before 429 (default: the request timeout). */
   maxQueueWaitMs?: number;
+  /** Serve service traffic on the raw HTTP/1.1 engine (default); false leaves every request to Node's http.Server. */
+  rawEngine?: boolean;
 }
 
-interface Routed {
+/** Idle keep-alive connections are closed after this long (as Node's http.Server here). */
+const IDLE_TIMEOUT_MS = 65_000;
+/** A request head must arrive within this long. */
+const HEAD_TIMEOUT_MS = 60_000;
+
+interface Resolved {
   pool: RevisionPool;
-  headers: string[];
   trace: TraceContext | undefined;
 }
 
 const NO_EVENTS: CallEvents = { ended: () => undefined };
 
 export class FrontDoor {
+  /** Node's HTTP server: kumo's own endpoints, and connections the raw engine hands over. */
   readonly server: Server;
+  private readonly listener: NetServer;
   private readonly maxBody: number;
   private readonly events: CallEvents;
+  private readonly upstreams = new Upstreams();
+  private readonly conns = new Set<ClientConn>();
+  private readonly engine: RawEngine;
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: FrontDoorOptions) {
     this.maxBody = o.maxBodyBytes ?? MAX_BODY_BYTES;
     this.events = o.events ?? NO_EVENTS;
-    this.server = createServer({ requestTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 65_000 }, (req, res) => this.onRequest(req, res));
+    this.server = createServer({ requestTimeout: 0, headersTimeout: HEAD_TIMEOUT_MS, keepAliveTimeout: IDLE_TIMEOUT_MS }, (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    });
+    this.engine = {
+      maxBodyBytes: this.maxBody,
+      maxQueueWaitMs: o.maxQueueWaitMs,
+      events: this.events,
+      upstreams: this.upstreams,
+      now: () => o.now(),
+      route: (h) => this.resolve(h),
+      handOver: (socket) => {
+        this.server.emit('connection', socket);
+        socket.resume();
+      },
+      forget: (conn) => this.conns.delete(conn),
+    };
+    const raw = o.rawEngine ?? true;
+    this.listener = createNetServer({ noDelay: true }, (socket) => {
+      if (raw) this.conns.add(new ClientConn(socket, this.engine));
+      else this.server.emit('connection', socket);
     });
   }
 
   async listen(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(this.o.port, this.o.host, () => resolve());
+      this.listener.once('error', reject);
+      this.listener.listen(this.o.port, this.o.host, () => resolve());
     });
-    return (this.server.address() as AddressInfo).port;
+    // Node's server never listens itself; this starts its header-timeout checks.
+    this.server.emit('listening');
+    this.sweeper = setInterval(() => this.sweep(), 1000);
+    this.sweeper.unref();
+    return (this.listener.address() as AddressInfo).port;
   }
 
   async close(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    for (const c of this.conns) c.socket.destroy();
+    this.conns.clear();
+    this.upstreams.close();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
     });
+    await new Promise<void>((resolve) => this.listener.close(() => resolve()));
   }
 
-  private route(req: IncomingMessage, h: InboundHeaders, keepUpgrade: boolean): Routed | KumoError | undefined {
+  private sweep(): void {
+    const now = this.o.now();
+    for (const c of this.conns) c.sweep(now, IDLE_TIMEOUT_MS, HEAD_TIMEOUT_MS);
+    this.upstreams.sweep(now);
+  }
+
+  /** The revision a request for a service goes to, an error to answer, or undefined: kumo itself. */
+  private resolve(h: InboundHeaders): Resolved | KumoError | undefined {
     const target = parseServiceHost(h.host, this.o.domain);
     if (!target) return undefined;
     const entry = this.o.routes.get(target.service);
@@ -103,11 +159,18 @@ export class FrontDoor {
     }
     const rev = entry.revisions.get(revName);
     if (!rev) return new KumoError('UNAVAILABLE', `revision ${revName} is not available`, { revision: revName, retryAfterSec: 1 });
-    const fwd = { remoteAddress: req.socket.remoteAddress ?? '', host: h.host ?? '', proto: 'http' as const };
     // Trace context: the client's, or a new trace; either way kumo's span is the app's parent.
     const trace = this.o.traceIds ? traceContextFor(h.traceparent, h.cloudTraceContext, this.o.traceIds) : undefined;
-    const headers = upstreamHeaders(req.rawHeaders, h, fwd, keepUpgrade, trace ? traceHeaders(trace) : undefined);
-    return { pool: this.o.dispatchers.pool(rev), headers, trace };
+    return { pool: this.o.dispatchers.pool(rev), trace };
+  }
+
+  /** `resolve` for Node's server, with the header list for undici. */
+  private route(req: IncomingMessage, h: InboundHeaders, keepUpgrade: boolean): (Resolved & { headers: string[] }) | KumoError | undefined {
+    const r = this.resolve(h);
+    if (r === undefined || r instanceof KumoError) return r;
+    const fwd = { remoteAddress: req.socket.remoteAddress ?? '', host: h.host ?? '', proto: 'http' as const };
+    const headers = upstreamHeaders(req.rawHeaders, h, fwd, keepUpgrade, r.trace ? traceHeaders(r.trace) : undefined);
+    return { ...r, headers };
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -129,7 +192,7 @@ export class FrontDoor {
       return;
     }
     const body = h.chunked ? 'chunked' : h.contentLength ? 'stream' : 'none';
-    const call = new ProxyCall(req, res, routed.pool, routed.headers, body, this.maxBody, this.events, this.o.now(), h, routed.trace);
+    const call = new NodeProxyCall(req, res, routed.pool, routed.headers, body, this.maxBody, this.events, this.o.now(), h, routed.trace);
     call.start(routed.pool.settings.timeoutMs, this.o.maxQueueWaitMs);
   }
 

@@ -12,6 +12,21 @@ import type { InstanceSlot, RevisionPool, Waiter } from '../dispatcher/revision-
 import { downstreamHeaders } from './headers.js';
 import type { InboundHeaders } from './headers.js';
 
+/** What a finished call tells telemetry (request logs, metrics), whichever engine carried it. */
+export interface ProxyCall {
+  readonly req: { readonly method?: string | undefined; readonly url?: string | undefined; readonly httpVersion: string };
+  readonly pool: RevisionPool;
+  readonly startedAt: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  readonly trace: TraceContext | undefined;
+  readonly inbound: InboundHeaders;
+  /** The client's address, read at arrival (the socket may be gone when the call ends). */
+  readonly remoteAddress: string | undefined;
+  /** The instance that served it. */
+  readonly instanceId: string | undefined;
+}
+
 export interface CallEvents {
   /** Called once when the call ends, with the status sent (0 when the client went away first). */
   ended(call: ProxyCall, status: number): void;
@@ -51,7 +66,8 @@ function uncork(res: ServerResponse): void {
   res.uncork();
 }
 
-export class ProxyCall implements Waiter {
+/** One call on Node's http.Server (connections handed over by the raw engine), through undici. */
+export class NodeProxyCall implements Waiter, ProxyCall {
   cancelled = false;
   enqueuedAt = 0;
   slot: InstanceSlot | undefined;
