@@ -106,13 +106,13 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
   routes.add('POST', '/api/sources', async (req, res) => {
     sendJson(res, 201, await o.sources.put(req));
   });
-  routes.add('GET', '/api/services/:name/logs', (_req, res, p, url) => {
+  routes.add('GET', '/api/services/:name/logs', async (_req, res, p, url) => {
     const service = p.name ?? '';
     const severity = severityParam(url);
     const since = timeParam(url, 'since', o.now());
     const revision = url.searchParams.get('revision') ?? undefined;
     const kinds = url.searchParams.get('kinds')?.split(',') as LogKind[] | undefined;
-    const entries = o.logs.query({
+    const entries = await o.logs.query({
       service,
       limit: intParam(url, 'limit', 100, 1, 10_000),
       ...(severity ? { severity } : {}),

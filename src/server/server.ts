@@ -72,11 +72,11 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const db: Database = openDatabase(join(cfg.home, 'kumo.db'));
   const keys: SigningKeys = loadOrCreateKeys(join(cfg.home, 'keys'));
   const authenticate = cachedVerifier((token) => verifyToken(keys.publicKey, token, { aud: ACCESS_AUDIENCE, typ: 'access', nowMs: now() }), now);
-  const logs = new LogStore({ db, clock, retentionMs: cfg.logRetentionMs });
+  const logs = new LogStore({ db, clock, retentionMs: cfg.logRetentionMs, writer: { kind: 'thread', file: join(cfg.home, 'kumo.db') } });
   const sources = new SourceStore(cfg.home);
   const store = new ServingStore(db);
   const budget = new HostBudget(Math.floor(totalmem() * cfg.hostMemoryShare));
-  const telemetry = new Telemetry({ db, clock, logs, budget, project: cfg.project, stepMs: cfg.metricsStepMs, requestLogFlushMs: 50, hostCpus: cpus().length });
+  const telemetry = new Telemetry({ db, clock, logs, budget, project: cfg.project, stepMs: cfg.metricsStepMs, hostCpus: cpus().length });
   const scaling = { ...CLOUD_RUN_SCALING_DEFAULTS, idleGraceMs: cfg.idleGraceMs, stableWindowMs: cfg.stableWindowMs, tickMs: cfg.scaleTickMs };
   const scalingProblems = validateServerScalingDefaults(scaling);
   if (scalingProblems.length > 0) throw invalidArgument(scalingProblems);
@@ -270,7 +270,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
       await container.runtime?.close();
       await reg.close();
       telemetry.close();
-      logs.close();
+      await logs.close();
       db.close();
       rmSync(join(cfg.home, 'server.json'), { force: true });
     })();

@@ -19,13 +19,6 @@ import type { InstanceSlot, PoolObserver, RevisionPool } from '../serving/dispat
 import type { RevisionSettings } from '../serving/revision.settings.js';
 import type { CallEvents, ProxyCall } from '../serving/router/proxy-call.js';
 
-interface PendingRequest {
-  facts: RequestFacts;
-  service: string;
-  revision: string;
-  instanceId: string | undefined;
-}
-
 export interface TelemetryOptions {
   db: Database;
   clock: Clock;
@@ -34,8 +27,6 @@ export interface TelemetryOptions {
   project: string;
   /** Metric resolution and billing flush period (10 s). */
   stepMs: number;
-  /** How often request log entries are built and stored. */
-  requestLogFlushMs: number;
   hostCpus: number;
 }
 
@@ -47,7 +38,6 @@ export class Telemetry implements CallEvents {
   readonly metricsStore: MetricsStore;
   private readonly meters = new WeakMap<InstanceSlot, InstanceMeter>();
   private readonly revisionMetrics = new WeakMap<RevisionPool, RevisionMetrics>();
-  private pending: PendingRequest[] = [];
   private insertSeq = 0;
   private readonly timers: NodeJS.Timeout[];
   private dispatchers: Dispatchers | undefined;
@@ -56,7 +46,7 @@ export class Telemetry implements CallEvents {
     this.billing = new BillingStore(o.db);
     this.recorder = new MetricsRecorder(o.clock.now(), o.stepMs);
     this.metricsStore = new MetricsStore(o.db, o.clock);
-    this.timers = [setInterval(() => this.flushRequests(), o.requestLogFlushMs), setInterval(() => this.roll(), o.stepMs)];
+    this.timers = [setInterval(() => this.roll(), o.stepMs)];
     for (const t of this.timers) t.unref();
   }
 
@@ -125,28 +115,19 @@ export class Telemetry implements CallEvents {
     if (h.referer !== undefined) facts.referer = h.referer;
     const ip = call.remoteAddress;
     if (ip !== undefined) facts.remoteIp = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-    this.pending.push({ facts, service: call.pool.service, revision: call.pool.revision, instanceId: call.instanceId });
+    // Encoded now, a little per request; the log store writes batches in its writer thread.
+    this.o.logs.append(
+      requestLogEntry(facts, {
+        service: call.pool.service,
+        revision: call.pool.revision,
+        ...(call.instanceId ? { instanceId: call.instanceId } : {}),
+        insertId: `r${facts.timeMs.toString(36)}-${(this.insertSeq++).toString(36)}`,
+      }),
+    );
   }
 
   prometheus(): string {
     return renderPrometheus(this.recorder);
-  }
-
-  /** Build and store the request log entries queued since the last flush. */
-  flushRequests(): void {
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
-    for (const p of batch) {
-      this.o.logs.append(
-        requestLogEntry(p.facts, {
-          service: p.service,
-          revision: p.revision,
-          ...(p.instanceId ? { instanceId: p.instanceId } : {}),
-          insertId: `r${p.facts.timeMs.toString(36)}-${(this.insertSeq++).toString(36)}`,
-        }),
-      );
-    }
   }
 
   /** Close the metric interval and the billing usage since the last roll; write both. */
@@ -195,7 +176,6 @@ export class Telemetry implements CallEvents {
 
   close(): void {
     for (const t of this.timers) clearInterval(t);
-    this.flushRequests();
     this.roll();
   }
 }

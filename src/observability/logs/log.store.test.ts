@@ -9,19 +9,19 @@ function entry(service: string, timeMs: number, text: string, extra: Partial<Log
 }
 
 describe('LogStore', () => {
-  it('returns the newest entries oldest first, filtered', () => {
+  it('returns the newest entries oldest first, filtered', async () => {
     const clock = new FakeClock(1_000_000);
     const store = new LogStore({ db: openDatabase(':memory:'), clock, retentionMs: 1e9 });
     for (let i = 0; i < 10; i++) store.append(entry('a', 1_000_000 + i, `line ${i}`, i === 7 ? { severity: 'ERROR', revision: 'a-2' } : { revision: 'a-1' }));
     store.append(entry('b', 1_000_000, 'other service'));
-    expect(store.query({ service: 'a', limit: 3 }).map((e) => e.textPayload)).toEqual(['line 7', 'line 8', 'line 9']);
-    expect(store.query({ service: 'a', limit: 10, severity: 'WARNING' }).map((e) => e.textPayload)).toEqual(['line 7']);
-    expect(store.query({ service: 'a', limit: 10, revision: 'a-2' })).toHaveLength(1);
-    expect(store.query({ service: 'a', limit: 100, sinceMs: 1_000_008 })).toHaveLength(2);
-    store.close();
+    expect((await store.query({ service: 'a', limit: 3 })).map((e) => e.textPayload)).toEqual(['line 7', 'line 8', 'line 9']);
+    expect((await store.query({ service: 'a', limit: 10, severity: 'WARNING' })).map((e) => e.textPayload)).toEqual(['line 7']);
+    expect(await store.query({ service: 'a', limit: 10, revision: 'a-2' })).toHaveLength(1);
+    expect(await store.query({ service: 'a', limit: 100, sinceMs: 1_000_008 })).toHaveLength(2);
+    await store.close();
   });
 
-  it('tells subscribers at once and prunes past retention', () => {
+  it('tells subscribers at once and prunes past retention', async () => {
     const clock = new FakeClock(10_000);
     const store = new LogStore({ db: openDatabase(':memory:'), clock, retentionMs: 5_000 });
     const seen: string[] = [];
@@ -31,8 +31,20 @@ describe('LogStore', () => {
     off();
     store.append(entry('a', 9_500, 'unseen'));
     expect(seen).toEqual(['old', 'new']);
-    store.applyRetention();
-    expect(store.query({ service: 'a', limit: 10 }).map((e) => e.textPayload)).toEqual(['new', 'unseen']);
-    store.close();
+    await store.applyRetention();
+    expect((await store.query({ service: 'a', limit: 10 })).map((e) => e.textPayload)).toEqual(['new', 'unseen']);
+    await store.close();
+  });
+});
+
+describe('LogStore rows', () => {
+  it('keeps an entry whose app-supplied trace holds tabs and newlines in one row', async () => {
+    const store = new LogStore({ db: openDatabase(':memory:'), clock: new FakeClock(1000), retentionMs: 1e9 });
+    store.append(entry('a', 1000, 'x', { trace: 'projects/p/traces/a\tb\nc', jsonPayload: { note: 'tab\there\nnewline' } }));
+    store.append(entry('a', 1001, 'y'));
+    const rows = await store.query({ service: 'a', limit: 10 });
+    expect(rows.map((r) => r.textPayload)).toEqual(['x', 'y']);
+    expect(rows[0]?.jsonPayload).toEqual({ note: 'tab\there\nnewline' });
+    await store.close();
   });
 });

@@ -1,33 +1,20 @@
 /**
- * Durable logs: entries are buffered in memory and written to SQLite in batches off the request
- * path; tail subscribers see each entry the moment it is appended. Old entries are removed after
- * the retention period.
+ * Durable logs. An appended entry is encoded at once (a small, steady cost), tail subscribers see
+ * it at once, and batches of encoded entries go to SQLite off the request path: by default in a
+ * writer thread with its own connection (`log-writer.worker.ts`), so inserts never stall the
+ * router; `inline` writes in this thread (tests, tools). Reads use this thread's connection
+ * after the writer has caught up. Old entries are removed after the retention period.
  */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { Database } from '../../store/database.js';
 import { migrate } from '../../store/database.js';
 import type { Clock } from '../../shared/clock.js';
+import { KumoError } from '../../shared/errors.js';
 import type { LogEntry, LogKind, Severity } from '../log.types.js';
-import { SEVERITY_ORDER } from '../log.types.js';
-
-const MIGRATIONS = [
-  {
-    id: 'logs-001-initial',
-    sql: `
-      CREATE TABLE logs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        time_ms INTEGER NOT NULL,
-        service TEXT NOT NULL,
-        revision TEXT,
-        kind TEXT NOT NULL,
-        severity INTEGER NOT NULL,
-        trace TEXT,
-        doc TEXT NOT NULL
-      );
-      CREATE INDEX logs_by_service_time ON logs (service, time_ms);
-      CREATE INDEX logs_by_time ON logs (time_ms);
-    `,
-  },
-];
+import { encodeRow, LOG_MIGRATIONS, rowWriter, severityRank } from './log-rows.js';
+import type { WriterMessage } from './log-writer.worker.js';
 
 export interface LogQuery {
   service: string;
@@ -49,11 +36,9 @@ export interface LogStoreOptions {
   clock: Clock;
   retentionMs: number;
   flushIntervalMs?: number;
-  /** Flush early when this many entries are buffered. */
-  maxBuffered?: number;
+  /** `thread` (default): writes in a worker with its own connection to `file`; `inline`: in this thread. */
+  writer?: { kind: 'thread'; file: string } | { kind: 'inline' };
 }
-
-const severityRank = (s: Severity): number => SEVERITY_ORDER.indexOf(s);
 
 export function matches(q: Omit<LogQuery, 'limit'>, e: LogEntry): boolean {
   if (e.service !== q.service) return false;
@@ -66,31 +51,47 @@ export function matches(q: Omit<LogQuery, 'limit'>, e: LogEntry): boolean {
   return true;
 }
 
+const WORKER_URL = new URL('./log-writer.worker.js', import.meta.url);
+
 export class LogStore {
-  private buffer: LogEntry[] = [];
+  private pending: string[] = [];
   private readonly listeners = new Set<LogListener>();
   private readonly timer: NodeJS.Timeout;
   private readonly retentionTimer: NodeJS.Timeout;
-  private readonly insert;
-  private readonly prune;
+  private readonly worker: Worker | undefined;
+  private readonly writeInline: ((lines: string) => number) | undefined;
+  private seq = 0;
+  private readonly acks = new Map<number, (err?: Error) => void>();
 
   constructor(private readonly o: LogStoreOptions) {
-    migrate(o.db, MIGRATIONS);
-    this.insert = o.db.prepare(
-      'INSERT INTO logs (time_ms, service, revision, kind, severity, trace, doc) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.prune = o.db.prepare('DELETE FROM logs WHERE time_ms < ?');
+    migrate(o.db, LOG_MIGRATIONS);
+    const writer = o.writer ?? { kind: 'inline' };
+    if (writer.kind === 'thread') {
+      if (!existsSync(fileURLToPath(WORKER_URL))) {
+        throw new KumoError('INTERNAL', `the log writer ${fileURLToPath(WORKER_URL)} is missing; rebuild kumo (npm run build)`);
+      }
+      this.worker = new Worker(WORKER_URL, { workerData: { file: writer.file } });
+      this.worker.on('message', (m: { seq: number; error?: string }) => {
+        const ack = this.acks.get(m.seq);
+        this.acks.delete(m.seq);
+        if (m.error) console.error(`kumo: writing logs failed: ${m.error}`);
+        ack?.(m.error ? new Error(m.error) : undefined);
+      });
+      this.worker.on('error', (err) => console.error('kumo: the log writer thread failed:', err));
+      this.worker.unref();
+    } else {
+      this.writeInline = rowWriter(o.db);
+    }
     this.timer = setInterval(() => this.flush(), o.flushIntervalMs ?? 50);
     this.timer.unref();
-    this.retentionTimer = setInterval(() => this.applyRetention(), 60_000);
+    this.retentionTimer = setInterval(() => void this.applyRetention(), 60_000);
     this.retentionTimer.unref();
-    this.applyRetention();
+    void this.applyRetention();
   }
 
   append(entry: LogEntry): void {
-    this.buffer.push(entry);
+    this.pending.push(encodeRow(entry));
     for (const l of this.listeners) l(entry);
-    if (this.buffer.length >= (this.o.maxBuffered ?? 1000)) this.flush();
   }
 
   subscribe(listener: LogListener): () => void {
@@ -98,19 +99,20 @@ export class LogStore {
     return () => this.listeners.delete(listener);
   }
 
-  flush(): void {
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.o.db.transaction(() => {
-      for (const e of batch) {
-        this.insert.run(e.timeMs, e.service, e.revision ?? null, e.kind, severityRank(e.severity), e.trace ?? null, JSON.stringify(e));
-      }
-    })();
+  /** Hand what is pending to the writer; resolves once it is in SQLite. */
+  flush(): Promise<void> {
+    const lines = this.pending.length > 0 ? this.pending.join('\n') : '';
+    this.pending = [];
+    if (this.writeInline) {
+      this.writeInline(lines);
+      return Promise.resolve();
+    }
+    if (lines === '' && this.acks.size === 0) return Promise.resolve();
+    return this.send({ seq: ++this.seq, lines });
   }
 
-  query(q: LogQuery): LogEntry[] {
-    this.flush();
+  async query(q: LogQuery): Promise<LogEntry[]> {
+    await this.flush();
     const where = ['service = ?'];
     const args: (string | number)[] = [q.service];
     if (q.revision) {
@@ -143,20 +145,30 @@ export class LogStore {
     return rows.reverse().map((r) => ({ ...(JSON.parse(r.doc) as LogEntry), id: r.id }));
   }
 
-  deleteService(service: string): void {
-    this.flush();
-    this.o.db.prepare('DELETE FROM logs WHERE service = ?').run(service);
+  async applyRetention(): Promise<void> {
+    await this.flush();
+    const before = this.o.clock.now() - this.o.retentionMs;
+    if (this.worker) await this.send({ seq: ++this.seq, pruneBeforeMs: before });
+    else this.o.db.prepare('DELETE FROM logs WHERE time_ms < ?').run(before);
   }
 
-  applyRetention(): void {
-    this.flush();
-    this.prune.run(this.o.clock.now() - this.o.retentionMs);
-  }
-
-  close(): void {
+  async close(): Promise<void> {
     clearInterval(this.timer);
     clearInterval(this.retentionTimer);
-    this.flush();
+    await this.flush();
     this.listeners.clear();
+    if (this.worker) {
+      await this.send({ seq: ++this.seq, close: true });
+      await this.worker.terminate();
+    }
+  }
+
+  private send(m: WriterMessage): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.acks.set(m.seq, (err) => (err ? reject(err) : resolve()));
+      worker.postMessage(m);
+    });
   }
 }
