@@ -19,6 +19,11 @@ export class KpaPolicy implements ScalePolicy {
     return this.autoscaler.lastDecision;
   }
 
+  targetPerInstance(): number {
+    const s = this.autoscaler.settings;
+    return Math.max(1, s.totalConcurrency * s.targetUtilization);
+  }
+
   requestArrived(nowMs: number): void {
     this.autoscaler.requestStarted(nowMs);
   }
