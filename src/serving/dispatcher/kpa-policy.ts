@@ -24,6 +24,10 @@ export class KpaPolicy implements ScalePolicy {
     return Math.max(1, s.totalConcurrency * s.targetUtilization);
   }
 
+  concurrencyNow(): number {
+    return this.autoscaler.inFlight;
+  }
+
   requestArrived(nowMs: number): void {
     this.autoscaler.requestStarted(nowMs);
   }

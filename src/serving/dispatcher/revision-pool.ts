@@ -63,6 +63,8 @@ export interface ScalePolicy {
   desired(view: PoolView, nowMs: number): { count: number; reason: StartReason };
   /** Concurrency one instance is meant to carry (containerConcurrency × target utilization). */
   targetPerInstance(): number;
+  /** Requests arrived and not yet ended, right now (in flight plus queued). */
+  concurrencyNow(): number;
 }
 
 export interface PoolView {
@@ -166,6 +168,10 @@ export class RevisionPool implements PoolView {
   /** A request for this revision arrived (before it has a slot) / ended (however it ended). */
   arrived(): void {
     this.o.policy.requestArrived(this.o.clock.now());
+    // A burst beyond what the instances (running or starting) are meant to carry starts more at
+    // once, whether or not the requests had to queue (the activator's poke).
+    const demand = this.o.policy.concurrencyNow();
+    if (demand > this.settings.concurrency && demand > this.slots.length * this.o.policy.targetPerInstance()) this.scaleForDemand('request');
   }
 
   departed(): void {
