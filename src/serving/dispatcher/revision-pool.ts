@@ -271,7 +271,10 @@ export class RevisionPool implements PoolView {
     if (this.closed) return;
     const now = this.o.clock.now();
     this.lastPokeMs = now;
-    const { count, reason } = this.o.policy.desired(this, now);
+    const decided = this.o.policy.desired(this, now);
+    const { reason } = decided;
+    // Never drain below what the requests here right now need (the poke may have started them).
+    const count = Math.max(decided.count, this.demandWant());
     const live = this.readyCount + this.startingCount;
     if (count > live) {
       for (let i = live; i < count; i++) if (!this.startInstance(reason)) break;
@@ -310,7 +313,6 @@ export class RevisionPool implements PoolView {
    * instances until there are as many as it wants and planned capacity covers the demand.
    */
   private scaleForDemand(reason: StartReason): void {
-    const c = this.settings.concurrency;
     const now = this.o.clock.now();
     const live = this.readyCount + this.startingCount;
     let wanted = 0;
@@ -318,10 +320,7 @@ export class RevisionPool implements PoolView {
       this.lastPokeMs = now;
       wanted = this.o.policy.desired(this, now).count;
     }
-    // Waiting requests get capacity at once: beyond one instance's worth, sized at the autoscaler's
-    // target utilization (a burst of 200 at concurrency 10 and 60 % wants 34, not 20).
-    const demand = this.inFlight + this.queue.size;
-    wanted = Math.max(wanted, demand <= c ? 1 : Math.ceil(demand / Math.min(c, this.o.policy.targetPerInstance())));
+    wanted = Math.max(wanted, this.demandWant());
     for (let n = live; n < wanted; n++) {
       if (!this.startInstance(reason)) break;
     }
@@ -330,6 +329,18 @@ export class RevisionPool implements PoolView {
       const err = this.capacityError();
       if (err) for (const w of this.queue.drain()) w.fail(err);
     }
+  }
+
+  /**
+   * Instances the requests here right now need: none for none, one up to one instance's
+   * concurrency, beyond that sized at the autoscaler's target utilization (a burst of 200 at
+   * concurrency 10 and 60 % wants 34, not 20).
+   */
+  private demandWant(): number {
+    const demand = this.o.policy.concurrencyNow();
+    if (demand === 0) return 0;
+    const c = this.settings.concurrency;
+    return demand <= c ? 1 : Math.ceil(demand / Math.min(c, this.o.policy.targetPerInstance()));
   }
 
   /**
