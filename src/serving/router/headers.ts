@@ -30,8 +30,9 @@ export interface InboundHeaders {
   referer: string | undefined;
 }
 
-export function scanHeaders(raw: string[]): InboundHeaders {
-  const out: InboundHeaders = {
+/** A fresh record with nothing seen yet (always the same shape, for the engines' hot paths). */
+export function emptyInbound(): InboundHeaders {
+  return {
     host: undefined,
     authorization: undefined,
     contentLength: undefined,
@@ -43,6 +44,10 @@ export function scanHeaders(raw: string[]): InboundHeaders {
     userAgent: undefined,
     referer: undefined,
   };
+}
+
+export function scanHeaders(raw: string[]): InboundHeaders {
+  const out = emptyInbound();
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
     const len = name.length;

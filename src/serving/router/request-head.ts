@@ -5,6 +5,7 @@
  * obs-fold, whitespace before a colon, Content-Length together with Transfer-Encoding, a
  * duplicate Host/Content-Length/Transfer-Encoding/Authorization, a coding other than chunked.
  */
+import { emptyInbound } from './headers.js';
 import type { InboundHeaders } from './headers.js';
 import { isFieldByte, isTargetByte, isTchar, nameEquals, trimmedText } from './octets.js';
 
@@ -96,18 +97,7 @@ export function parseRequestHead(buf: Buffer, start: number, end: number): Reque
   const minor = buf[i + 7] === 49 ? 1 : 0;
   const lineEnd = i + 10;
 
-  const h: InboundHeaders = {
-    host: undefined,
-    authorization: undefined,
-    contentLength: undefined,
-    chunked: false,
-    connectionTokens: undefined,
-    upgrade: undefined,
-    traceparent: undefined,
-    cloudTraceContext: undefined,
-    userAgent: undefined,
-    referer: undefined,
-  };
+  const h: InboundHeaders = emptyInbound();
   const head: RequestHead = { method, target, minor, start, lineEnd, end, fields: [], h, expectContinue: false, close: minor === 0, upgrade: false };
   const fields = head.fields;
   let transferEncodings = 0;
