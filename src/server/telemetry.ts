@@ -9,7 +9,8 @@ import type { Database } from '../store/database.js';
 import type { LogStore } from '../observability/logs/log.store.js';
 import { MetricsRecorder, MetricsStore, renderPrometheus } from '../observability/metrics/index.js';
 import type { RevisionMetrics } from '../observability/metrics/index.js';
-import { randomIdSource, requestLogEntry } from '../observability/structured/index.js';
+import { randomIdSource, requestLogEntry, requestLogJson, requestSeverity, traceResourceName } from '../observability/structured/index.js';
+import { rowOf } from '../observability/logs/log-rows.js';
 import type { IdSource, RequestFacts } from '../observability/structured/index.js';
 import { BillingMeter, BillingStore, resolveBillingMode } from '../serving/billing/index.js';
 import type { InstanceMeter } from '../serving/billing/index.js';
@@ -115,15 +116,16 @@ export class Telemetry implements CallEvents {
     if (h.referer !== undefined) facts.referer = h.referer;
     const ip = call.remoteAddress;
     if (ip !== undefined) facts.remoteIp = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-    // Encoded now, a little per request; the log store writes batches in its writer thread.
-    this.o.logs.append(
-      requestLogEntry(facts, {
-        service: call.pool.service,
-        revision: call.pool.revision,
-        ...(call.instanceId ? { instanceId: call.instanceId } : {}),
-        insertId: `r${facts.timeMs.toString(36)}-${(this.insertSeq++).toString(36)}`,
-      }),
-    );
+    // Encoded now as text, a little per request; the log store's writer thread inserts batches.
+    const origin = {
+      service: call.pool.service,
+      revision: call.pool.revision,
+      ...(call.instanceId ? { instanceId: call.instanceId } : {}),
+      insertId: `r${facts.timeMs.toString(36)}-${(this.insertSeq++).toString(36)}`,
+    };
+    const trace = traceResourceName(this.o.project, facts.trace.traceId);
+    const row = rowOf(facts.timeMs, origin.service, origin.revision, 'requests', requestSeverity(facts.status), trace, requestLogJson(facts, origin));
+    this.o.logs.appendRow(row, () => requestLogEntry(facts, origin));
   }
 
   prometheus(): string {

@@ -48,3 +48,15 @@ describe('LogStore rows', () => {
     await store.close();
   });
 });
+
+describe('LogStore batches', () => {
+  it('stores batches of any size whole and in order (many-row inserts and the remainder)', async () => {
+    const store = new LogStore({ db: openDatabase(':memory:'), clock: new FakeClock(1000), retentionMs: 1e9 });
+    for (let i = 0; i < 70; i++) store.append(entry('a', 1000 + i, `n${i}`));
+    await store.flush();
+    store.append(entry('a', 2000, 'last'));
+    const rows = await store.query({ service: 'a', limit: 100 });
+    expect(rows.map((r) => r.textPayload)).toEqual([...Array.from({ length: 70 }, (_, i) => `n${i}`), 'last']);
+    await store.close();
+  });
+});

@@ -13,7 +13,8 @@ import { migrate } from '../../store/database.js';
 import type { Clock } from '../../shared/clock.js';
 import { KumoError } from '../../shared/errors.js';
 import type { LogEntry, LogKind, Severity } from '../log.types.js';
-import { encodeRow, LOG_MIGRATIONS, rowWriter, severityRank } from './log-rows.js';
+import { encodeRow, entryOf, LOG_MIGRATIONS, rowWriter, severityRank } from './log-rows.js';
+import type { RowColumns } from './log-rows.js';
 import type { WriterMessage } from './log-writer.worker.js';
 
 export interface LogQuery {
@@ -94,6 +95,14 @@ export class LogStore {
     for (const l of this.listeners) l(entry);
   }
 
+  /** An entry already encoded as a row (`rowOf`); `entry` builds the object only for tail subscribers. */
+  appendRow(row: string, entry: () => LogEntry): void {
+    this.pending.push(row);
+    if (this.listeners.size === 0) return;
+    const e = entry();
+    for (const l of this.listeners) l(e);
+  }
+
   subscribe(listener: LogListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -140,9 +149,9 @@ export class LogStore {
       args.push(q.trace);
     }
     const rows = this.o.db
-      .prepare(`SELECT id, doc FROM logs WHERE ${where.join(' AND ')} ORDER BY time_ms DESC, id DESC LIMIT ?`)
-      .all(...args, q.limit) as { id: number; doc: string }[];
-    return rows.reverse().map((r) => ({ ...(JSON.parse(r.doc) as LogEntry), id: r.id }));
+      .prepare(`SELECT id, time_ms, service, revision, kind, severity, trace, doc FROM logs WHERE ${where.join(' AND ')} ORDER BY time_ms DESC, id DESC LIMIT ?`)
+      .all(...args, q.limit) as RowColumns[];
+    return rows.reverse().map(entryOf);
   }
 
   async applyRetention(): Promise<void> {

@@ -4,6 +4,7 @@ export type { ParseLineOptions, ParsedLine } from './parse-line.js';
 export {
   containerLogEntry,
   requestLogEntry,
+  requestLogJson,
   requestSeverity,
   rfc3339Micros,
   systemLogEntry,

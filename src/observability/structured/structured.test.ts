@@ -1,7 +1,8 @@
 import { randomFillSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { containerLogEntry, requestLogEntry, rfc3339Micros, systemLogEntry } from './entries.js';
+import { containerLogEntry, requestLogEntry, requestLogJson, rfc3339Micros, systemLogEntry } from './entries.js';
 import { parseLogLine, parseSeverity } from './parse-line.js';
+import { entryOf } from '../logs/log-rows.js';
 import {
   parseCloudTraceContext,
   parseTraceparent,
@@ -193,5 +194,34 @@ describe('log entries', () => {
     );
     expect(systemLogEntry({ event: 'crash', exitCode: 1, signal: null }, T0, origin)).toMatchObject({ severity: 'ERROR', textPayload: 'Container called exit(1).' });
     expect(systemLogEntry({ event: 'oom', limitBytes: 512 * 1024 ** 2 }, T0, origin).textPayload).toContain('512 MiB');
+  });
+});
+
+describe('requestLogJson', () => {
+  it('with the log columns restored, is the entry requestLogEntry builds, escaping what clients control', () => {
+    const trace = { traceId: '0123456789abcdef0123456789abcdef', spanId: '00000000000000ff', sampled: true, generated: false };
+    const facts = {
+      project: 'kumo-project',
+      method: 'POST',
+      url: 'http://a.localhost:8080/x?q="quoted"\\back\u2028',
+      status: 503,
+      latencyMs: 12.5,
+      requestBytes: 10,
+      responseBytes: 0,
+      userAgent: 'agent "with" quotes\ttab',
+      remoteIp: '127.0.0.1',
+      referer: 'http://ref/\n',
+      protocol: 'HTTP/1.1',
+      timeMs: 1_800_000_000_123,
+      trace,
+    };
+    const origin = { service: 'a', revision: 'a-00001-abc', instanceId: 'a-00001-abc-xyz12', insertId: 'r1' };
+    const full = requestLogEntry(facts, origin);
+    const row = { id: 7, time_ms: facts.timeMs, service: 'a', revision: 'a-00001-abc', kind: 'requests', severity: 5, trace: full.trace ?? null, doc: requestLogJson(facts, origin) };
+    expect(entryOf(row)).toEqual({ ...JSON.parse(JSON.stringify(full)), id: 7 });
+    const bare = { project: facts.project, method: 'GET', url: '/', status: 200, latencyMs: 1, requestBytes: 0, responseBytes: 2, timeMs: facts.timeMs, trace };
+    const bareFull = requestLogEntry(bare, { service: 'a', insertId: 'r2' });
+    const bareRow = { id: 8, time_ms: bare.timeMs, service: 'a', revision: null, kind: 'requests', severity: 2, trace: bareFull.trace ?? null, doc: requestLogJson(bare, { service: 'a', insertId: 'r2' }) };
+    expect(entryOf(bareRow)).toEqual({ ...JSON.parse(JSON.stringify(bareFull)), id: 8 });
   });
 });
