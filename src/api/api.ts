@@ -1,6 +1,7 @@
 /**
  * kumo's own control-plane API under `/api/`: services, revisions, operations, sources, logs
- * and instances. Every call needs a kumo access token; the admin API is never open.
+ * and instances. Every call needs a kumo access token, or the dashboard's session (its page
+ * calls these same routes); the admin API is never open.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerFrom } from '../auth/tokens.js';
@@ -23,6 +24,11 @@ export interface ApiOptions {
   dispatchers: Dispatchers;
   /** Throws KumoError UNAUTHENTICATED / PERMISSION_DENIED. */
   authenticate(token: string): TokenClaims;
+  /**
+   * A call without a token may carry the dashboard's session: true lets it through, a KumoError
+   * refuses it (ended session, cross-site call), undefined means it has none.
+   */
+  session?(req: IncomingMessage): true | KumoError | undefined;
   info(): Record<string, unknown>;
   now(): number;
   /** More routes from other rooms (registry admin, billing, metrics). */
@@ -147,8 +153,12 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
       if (m === undefined) throw new KumoError('NOT_FOUND', `no API route ${req.method ?? ''} ${url.pathname}`);
       if (m === 'method') throw new KumoError('INVALID_ARGUMENT', `${req.method ?? ''} is not allowed on ${url.pathname}`);
       const token = bearerFrom(req.headers.authorization);
-      if (!token) throw new KumoError('UNAUTHENTICATED', 'the kumo API needs an access token: send "Authorization: Bearer $(kumo auth print-access-token)"');
-      o.authenticate(token);
+      if (token) o.authenticate(token);
+      else {
+        const session = o.session?.(req);
+        if (session instanceof KumoError) throw session;
+        if (session !== true) throw new KumoError('UNAUTHENTICATED', 'the kumo API needs an access token: send "Authorization: Bearer $(kumo auth print-access-token)"');
+      }
       await m.handler(req, res, m.params, url);
     };
     run().catch((err: unknown) => sendApiError(res, err));

@@ -41,6 +41,8 @@ export interface ServerConfig {
   apiOpen: boolean;
   /** Let anyone pull from kumo's registry without a token. */
   anonymousPull: boolean;
+  /** Serve `/metrics` without a token to processes on this machine (never to instances). */
+  metricsOpen: boolean;
 }
 
 export const SERVER_FLAGS: FlagSpecs = {
@@ -66,6 +68,7 @@ export const SERVER_FLAGS: FlagSpecs = {
   examples: { type: 'bool', help: 'deploy the examples/ folders at start and print their URLs' },
   'anonymous-pull': { type: 'bool', help: "let the registry serve pulls without a token (off by default)" },
   'api-open': { type: 'bool', help: 'let the Google API port answer without a token (loopback only; off by default)' },
+  'metrics-open': { type: 'bool', help: 'serve /metrics without a token to processes on this machine, not to instances (off by default)' },
 };
 
 function duration(key: string, raw: string | undefined, dflt: string, minMs: number, maxMs: number): number {
@@ -132,5 +135,6 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConf
     examples: bool(p, 'examples') ?? false,
     apiOpen: bool(p, 'api-open') ?? false,
     anonymousPull: bool(p, 'anonymous-pull') ?? false,
+    metricsOpen: bool(p, 'metrics-open') ?? false,
   };
 }

@@ -15,6 +15,7 @@ import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken, verifyToken } from '../au
 import type { SigningKeys } from '../auth/tokens.js';
 import { cachedVerifier } from '../auth/token-cache.js';
 import { createGoogleApi } from '../googleapi/index.js';
+import { isLoopback } from '../googleapi/auth.js';
 import { LogStore } from '../observability/logs/log.store.js';
 import { createRegistry } from '../registry/index.js';
 import type { PinnedImage, Registry } from '../registry/index.js';
@@ -32,6 +33,7 @@ import { SourceStore } from '../serving/source.store.js';
 import { systemClock } from '../shared/clock.js';
 import { invalidArgument, KumoError } from '../shared/errors.js';
 import { openDatabase } from '../store/database.js';
+import { createDashboard } from '../web/index.js';
 import type { Database } from '../store/database.js';
 import type { ServerConfig } from './config.js';
 import { deployExamples } from './examples.js';
@@ -220,27 +222,31 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
 
   // Phase 5: kumo's own API and endpoints; resume the control plane.
   const reg = registry;
+  const web = createDashboard({ now, port: () => port });
   const api = createApi({
     control,
     sources,
     logs,
     dispatchers,
     authenticate,
+    session: (req) => web.apiAccess(req),
     now,
     extend: (r) => {
       addTelemetryRoutes(r, { metrics: telemetry.metricsStore, billing: telemetry.billing, now, requireService: (name) => void control.getService(name) });
       addImageRoutes(r, { registry: reg, revisions: () => store.listRevisions() });
+      web.addRoutes(r);
     },
     info: () => ({ version: VERSION, project: cfg.project, region: cfg.region, url: `http://localhost:${port}`, domain: cfg.domain, runtime: dispatchers.defaultRuntime, apiPort }),
   });
   endpoints = kumoEndpoints({
     api,
     registry: (req, res) => reg.handle(req, res),
+    web: (req, res) => web.handle(req, res),
     prometheus: () => telemetry.prometheus(),
-    routes,
-    version: VERSION,
-    domain: cfg.domain,
-    port: () => port,
+    authenticate: (t) => void authenticate(t),
+    metricsOpen: cfg.metricsOpen,
+    // Until connections carry their origin, a loopback peer counts as this machine.
+    hostPeer: (req) => isLoopback(req.socket.remoteAddress),
   });
   ready = true;
   control.start();
@@ -250,6 +256,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   log(`kumo ${VERSION} listening on ${url} (home ${cfg.home})`);
   log(`kumo: Google APIs (Cloud Run Admin v1/v2, operations) on ${cfg.host}:${apiPort}, gRPC and REST`);
   log(`kumo: runtime ${container.kind}: ${container.reason}`);
+  log(`kumo: dashboard at ${url}/ (sign in with \`kumo dashboard --open\`)${cfg.metricsOpen ? '; /metrics is open to processes on this machine (--metrics-open)' : ''}`);
   if (container.kind !== 'process') log(`kumo: source deploys run on the process runtime: ${processRuntime.isolation}`);
   else log(`kumo: the process runtime gives no isolation: ${processRuntime.isolation}`);
   if (cfg.host !== '127.0.0.1' && cfg.host !== 'localhost' && cfg.host !== '::1') {
