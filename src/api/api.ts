@@ -60,6 +60,27 @@ function severityParam(url: URL): Severity | undefined {
   return s;
 }
 
+const LOG_KINDS: readonly LogKind[] = ['stdout', 'stderr', 'requests', 'system'];
+
+function kindsParam(url: URL): LogKind[] | undefined {
+  const v = url.searchParams.get('kinds');
+  if (v === null) return undefined;
+  const kinds = v.split(',');
+  const bad = kinds.find((k) => !LOG_KINDS.includes(k as LogKind));
+  if (bad !== undefined) throw new KumoError('INVALID_ARGUMENT', `kinds must be a comma-separated list of ${LOG_KINDS.join(', ')}; got "${bad}"`, { field: 'kinds' });
+  return kinds as LogKind[];
+}
+
+/** A free-text parameter: at most 200 characters, no control characters. */
+function textParam(url: URL, name: string): string | undefined {
+  const v = url.searchParams.get(name);
+  if (v === null || v === '') return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (v.length > 200 || /[\u0000-\u001f]/.test(v)) {
+    throw new KumoError('INVALID_ARGUMENT', `${name} must be at most 200 characters with no control characters`, { field: name });
+  }
+  return v;
+}
 
 export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = new Routes();
@@ -116,15 +137,21 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
     const service = p.name ?? '';
     const severity = severityParam(url);
     const since = timeParam(url, 'since', o.now());
+    const until = timeParam(url, 'until', o.now());
     const revision = url.searchParams.get('revision') ?? undefined;
-    const kinds = url.searchParams.get('kinds')?.split(',') as LogKind[] | undefined;
+    const kinds = kindsParam(url);
+    const text = textParam(url, 'text');
+    const trace = textParam(url, 'trace');
     const entries = await o.logs.query({
       service,
       limit: intParam(url, 'limit', 100, 1, 10_000),
       ...(severity ? { severity } : {}),
       ...(since !== undefined ? { sinceMs: since } : {}),
+      ...(until !== undefined ? { untilMs: until } : {}),
       ...(revision ? { revision } : {}),
       ...(kinds ? { kinds } : {}),
+      ...(text ? { text } : {}),
+      ...(trace ? { trace } : {}),
     });
     sendJson(res, 200, { entries });
   });
@@ -132,7 +159,8 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
     const service = p.name ?? '';
     const severity = severityParam(url);
     const revision = url.searchParams.get('revision') ?? undefined;
-    const filter = { service, ...(severity ? { severity } : {}), ...(revision ? { revision } : {}) };
+    const text = textParam(url, 'text');
+    const filter = { service, ...(severity ? { severity } : {}), ...(revision ? { revision } : {}), ...(text ? { text } : {}) };
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(': tailing logs\n\n');
     const off = o.logs.subscribe((e) => {

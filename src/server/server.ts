@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createApi } from '../api/api.js';
 import { sendApiError } from '../api/http.js';
+import { addEventRoutes } from '../api/events.routes.js';
 import { addImageRoutes } from '../api/images.routes.js';
 import { addTelemetryRoutes } from '../api/telemetry.routes.js';
 import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken, verifyToken } from '../auth/tokens.js';
@@ -68,6 +69,7 @@ export interface RunningServer {
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = (l) => console.log(l)): Promise<RunningServer> {
   mkdirSync(cfg.home, { recursive: true });
   const clock = systemClock;
+  const startedAt = clock.now();
   const now = () => clock.now();
 
   // Phase 1: state and the rooms that need nothing but state.
@@ -232,11 +234,33 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     session: (req) => web.apiAccess(req),
     now,
     extend: (r) => {
-      addTelemetryRoutes(r, { metrics: telemetry.metricsStore, billing: telemetry.billing, now, requireService: (name) => void control.getService(name) });
+      addTelemetryRoutes(r, { metrics: telemetry.metricsStore, billing: telemetry.billing, now, requireService: (name) => void control.getService(name), instances: () => dispatchers.instanceCounts() });
       addImageRoutes(r, { registry: reg, revisions: () => store.listRevisions() });
+      addEventRoutes(r, { onServingWrite: (fn) => store.onWrite(fn), onTelemetry: (fn) => telemetry.onEvent(fn) });
       web.addRoutes(r);
     },
-    info: () => ({ version: VERSION, project: cfg.project, region: cfg.region, url: `http://localhost:${port}`, domain: cfg.domain, runtime: dispatchers.defaultRuntime, apiPort }),
+    info: () => ({
+      version: VERSION,
+      project: cfg.project,
+      region: cfg.region,
+      url: `http://localhost:${port}`,
+      domain: cfg.domain,
+      runtime: dispatchers.defaultRuntime,
+      apiPort,
+      // The server page of the dashboard.
+      server: {
+        host: cfg.host,
+        port,
+        home: cfg.home,
+        node: process.version,
+        startTime: new Date(startedAt).toISOString(),
+        runtimeReason: container.reason,
+        memory: { limitBytes: budget.limitBytes, usedBytes: budget.used, hostBytes: totalmem(), share: cfg.hostMemoryShare },
+        cpus: cpus().length,
+        metricsStepMs: cfg.metricsStepMs,
+        metricsOpen: cfg.metricsOpen,
+      },
+    }),
   });
   endpoints = kumoEndpoints({
     api,
