@@ -13,6 +13,9 @@ import type { Database, Migration } from '../../store/database.js';
 import { migrate } from '../../store/database.js';
 import { METRIC_NAMES, isMetricName, metricDef } from './catalog.js';
 import type { MetricKind, MetricName } from './catalog.js';
+import type { MetricQuery, MetricQueryResult, MetricSeries, MetricValue } from './query.types.js';
+
+export type { MetricQuery, MetricQueryResult, MetricSeries, MetricValue } from './query.types.js';
 import { LATENCY_BUCKETS, decodeCounts, encodeCounts, mergeCounts, quantile } from './histogram.js';
 import type { MetricPoint } from './recorder.js';
 
@@ -47,50 +50,6 @@ const TABLE_SQL = (name: string): string => `CREATE TABLE ${name} (
 export const METRICS_MIGRATIONS: readonly Migration[] = [
   { id: 'metrics-001-points', sql: `${TABLE_SQL('metrics_fine')}\n${TABLE_SQL('metrics_coarse')}` },
 ];
-
-export interface MetricQuery {
-  /** Omit only for host metrics (`kumo/host/…`). */
-  service?: string;
-  revision?: string;
-  metric: string;
-  sinceMs: number;
-  untilMs: number;
-  /** Width of each returned point; rounded up to the stored resolution. Default: about 120 points. */
-  stepMs?: number;
-  /** One series per revision instead of the service's sum. */
-  groupByRevision?: boolean;
-}
-
-export interface MetricValue {
-  startMs: number;
-  endMs: number;
-  /** Counters: the increase in the step, and per second. */
-  value?: number;
-  rate?: number;
-  /** Gauges and distributions. */
-  mean?: number;
-  max?: number;
-  /** Distributions. */
-  count?: number;
-  p50?: number;
-  p95?: number;
-  p99?: number;
-}
-
-export interface MetricSeries {
-  labels: Record<string, string>;
-  points: MetricValue[];
-}
-
-export interface MetricQueryResult {
-  metric: MetricName;
-  kind: MetricKind;
-  unit: string;
-  stepMs: number;
-  /** The stored resolution the answer came from. */
-  resolutionMs: number;
-  series: MetricSeries[];
-}
 
 const MAX_POINTS = 2000;
 const PRUNE_EVERY_MS = 60_000;

@@ -56,7 +56,8 @@ export function loadAssets(dir: string = BUILT_ASSETS_DIR): DashboardAssets {
   if (!existsSync(join(dir, 'index.html'))) return { shell: undefined, files, dir };
   for (const file of walk(dir)) {
     const path = `/${relative(dir, file).split(sep).join('/')}`;
-    if (path === '/index.html') continue;
+    // The shell is served on its own; Vite's manifest (`.vite/`) is for the build's tests only.
+    if (path === '/index.html' || path.startsWith('/.')) continue;
     const body = readFileSync(file);
     const type = TYPES[extname(file)] ?? 'application/octet-stream';
     const gz = /^(text|image\/svg)|json/.test(type) ? gzipSync(body, { level: 9 }) : undefined;

@@ -145,7 +145,7 @@ export function createWeb(o: WebOptions): Web {
       }
       const s = sessionOf(req);
       if (!s) return page(res, 401, 'Sign in to kumo', SIGN_IN_HELP);
-      if (path.startsWith('/assets/') || path === '/favicon.svg') return serveAsset(req, res, path);
+      if (path.startsWith('/assets/')) return serveAsset(req, res, path);
       return serveShell(req, res, s.session);
     },
     apiAccess(req) {
