@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { ROOT } from '../helpers/kumo.js';
+import type { KumoServer } from '../helpers/kumo.js';
 
 export const CHROMIUM = process.env.KUMO_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(ROOT, 'test', 'web', 'artifacts');
@@ -53,12 +54,11 @@ export interface AxeViolation {
 /** axe-core's serious and critical violations on the page as it is now. */
 export async function axeSerious(page: Page): Promise<AxeViolation[]> {
   // Evaluated through the DevTools protocol: the dashboard's CSP allows no inline script tag.
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, o: object) => Promise<{ violations: AxeViolation[] }> } }).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'] });
+  if (!(await page.evaluate<boolean>("'axe' in window"))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate<AxeViolation[]>(`(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
-  });
+  })()`);
   return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
@@ -67,4 +67,30 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: false });
   return file;
+}
+
+/** Signs the page's browser in with a fresh `kumo dashboard --print-url` link; returns the link. */
+export async function signIn(k: KumoServer, page: Page): Promise<string> {
+  const r = k.cli(['dashboard', '--print-url']);
+  if (r.code !== 0) throw new Error(`kumo dashboard --print-url failed: ${r.stderr}`);
+  const link = r.stdout.trim();
+  await page.goto(link);
+  await page.waitForURL((u) => u.pathname === '/');
+  await page.waitForSelector('main h1');
+  return link;
+}
+
+/** The session's CSRF token, as the dashboard's page has it. */
+export function csrfOf(page: Page): Promise<string> {
+  return page.evaluate<string>(`document.querySelector('meta[name="kumo-csrf"]')?.content ?? ''`);
+}
+
+/** Fails the test on any CSP violation or uncaught error in the page. */
+export function watchPage(page: Page): { problems: string[] } {
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of 40[134]/.test(m.text())) problems.push(`console: ${m.text()}`);
+  });
+  return { problems };
 }
