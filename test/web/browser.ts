@@ -94,3 +94,16 @@ export function watchPage(page: Page): { problems: string[] } {
   });
   return { problems };
 }
+
+/**
+ * Waits until `expression` is truthy in the page. Polled with `page.evaluate` (the DevTools
+ * protocol), since the dashboard's CSP refuses the eval that a string `waitForFunction` needs.
+ */
+export async function until(page: Page, expression: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await page.evaluate<boolean>(`Boolean(${expression})`)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting in the page for: ${expression}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -42,9 +42,9 @@ function Nav({ current }: { current: NavEntry | undefined }): JSX.Element {
           <ul>
             {NAV.filter((e) => e.group === g).map((e) => (
               <li key={e.path}>
-                <a href={e.path} aria-current={e === current ? 'page' : undefined} class={e.load ? '' : 'not-yet'}>
+                <a href={e.path} aria-current={e === current ? 'page' : undefined} class={e.load ?? e.module ? '' : 'not-yet'}>
                   {e.title}
-                  {!e.load && <span class="badge">not yet</span>}
+                  {!e.load && !e.module && <span class="badge">not yet</span>}
                 </a>
               </li>
             ))}
@@ -67,6 +67,12 @@ function NotYet({ entry }: { entry: NavEntry }): JSX.Element {
 }
 
 function PageFor({ entry, rest }: { entry: NavEntry; rest: string }): JSX.Element {
+  const loc = useLocation();
+  if (entry.module) return <entry.module.Page loc={loc} rest={rest} />;
+  return <LazyPage entry={entry} rest={rest} />;
+}
+
+function LazyPage({ entry, rest }: { entry: NavEntry; rest: string }): JSX.Element {
   const loc = useLocation();
   const [mod, setMod] = useState<{ entry: NavEntry; m: PageModule }>();
   const [error, setError] = useState<Error>();
@@ -129,8 +135,8 @@ function App(): JSX.Element {
               </p>
             </>
           )}
-          {entry && !entry.load && <NotYet entry={entry} />}
-          {entry?.load && <PageFor entry={entry} rest={rest} />}
+          {entry && !entry.load && !entry.module && <NotYet entry={entry} />}
+          {(entry?.load ?? entry?.module) && <PageFor entry={entry} rest={rest} />}
         </main>
       </div>
     </>

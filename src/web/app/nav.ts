@@ -22,13 +22,16 @@ export interface NavEntry {
   path: string;
   title: string;
   group: 'Serving' | 'Build and store' | 'Events' | 'Security' | 'This kumo';
+  /** The page's code, loaded on first visit (its own chunk)… */
   load?: () => Promise<PageModule>;
+  /** …or already in the main bundle (the first page). */
+  module?: PageModule;
   /** What the page will show, for the "not yet" notice. */
   about: string;
 }
 
 export const NAV: readonly NavEntry[] = [
-  { path: '/services', title: 'Services', group: 'Serving', about: 'services, revisions, traffic, metrics and logs', load: () => Promise.resolve(services) },
+  { path: '/services', title: 'Services', group: 'Serving', about: 'services, revisions, traffic, metrics and logs', module: services },
   { path: '/jobs', title: 'Jobs', group: 'Serving', about: 'Cloud Run jobs and their executions' },
   { path: '/domains', title: 'Domain mappings', group: 'Serving', about: 'custom domains mapped to services' },
   { path: '/images', title: 'Images', group: 'Build and store', about: "the registry's repositories, tags and digests", load: () => import('./pages/images.js') },

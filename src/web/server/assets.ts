@@ -13,6 +13,7 @@ import { gzipSync } from 'node:zlib';
 export const BUILT_ASSETS_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 
 export const CSRF_PLACEHOLDER = '%KUMO_CSRF%';
+export const PRELOAD_PLACEHOLDER = '<!--kumo:preload-->';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

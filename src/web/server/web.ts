@@ -8,7 +8,7 @@ import type { Routes } from '../../api/http.js';
 import { sendApiError, sendJson } from '../../api/http.js';
 import { KumoError } from '../../shared/errors.js';
 import type { DashboardAssets } from './assets.js';
-import { CSRF_PLACEHOLDER } from './assets.js';
+import { CSRF_PLACEHOLDER, PRELOAD_PLACEHOLDER } from './assets.js';
 import { crossSiteRefusal, isSafeMethod, parseCookies } from './guard.js';
 import type { Session, Sessions } from './sessions.js';
 
@@ -42,6 +42,15 @@ const COMMON_HEADERS = {
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
+};
+
+/**
+ * What the first page fetches first, asked for by the shell itself so it arrives while the
+ * script loads (the services list paints sooner).
+ */
+const PRELOADS: Record<string, string[]> = {
+  '/': ['/api/services', '/api/services:stats'],
+  '/services': ['/api/services', '/api/services:stats'],
 };
 
 const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -116,13 +125,14 @@ export function createWeb(o: WebOptions): Web {
     res.end(req.method === 'HEAD' ? undefined : body);
   };
 
-  const serveShell = (req: IncomingMessage, res: ServerResponse, session: Session) => {
+  const serveShell = (req: IncomingMessage, res: ServerResponse, session: Session, path: string) => {
     const shell = o.assets.shell;
     if (shell === undefined) {
       page(res, 503, 'The dashboard is not built', `<p>kumo found no dashboard files in <code>${escapeHtml(o.assets.dir)}</code>. Build them with <code>npm run build</code> (<code>npm ci</code> does it too), then restart <code>kumo server</code>.</p>`);
       return;
     }
-    const html = shell.replace(CSRF_PLACEHOLDER, session.csrfToken);
+    const preload = (PRELOADS[path] ?? []).map((href) => `<link rel="preload" href="${href}" as="fetch" crossorigin="anonymous">`).join('');
+    const html = shell.replace(CSRF_PLACEHOLDER, session.csrfToken).replace(PRELOAD_PLACEHOLDER, preload);
     res.writeHead(200, {
       ...COMMON_HEADERS,
       'content-type': 'text/html; charset=utf-8',
@@ -146,7 +156,7 @@ export function createWeb(o: WebOptions): Web {
       const s = sessionOf(req);
       if (!s) return page(res, 401, 'Sign in to kumo', SIGN_IN_HELP);
       if (path.startsWith('/assets/')) return serveAsset(req, res, path);
-      return serveShell(req, res, s.session);
+      return serveShell(req, res, s.session, path);
     },
     apiAccess(req) {
       const id = parseCookies(req.headers.cookie).get(o.cookieName());

@@ -54,7 +54,7 @@ export function Chart(p: ChartProps): JSX.Element {
         legend: { show: false },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min), max > 0 ? max * 1.1 : 1] } },
-        axes: [axis, { ...axis, size: 60, values: (_u, ticks) => ticks.map((t) => p.format(t)) }],
+        axes: [axis, { ...axis, size: 70, values: (_u, ticks) => ticks.map((t) => p.format(t)) }],
         series: [{}, ...p.series.map((s, i) => ({ label: s.label, stroke: COLORS[i % COLORS.length] ?? '#888', width: 1.6, spanGaps: false, points: { show: s.dots === true, size: 4 } }))],
       },
       [p.x, ...p.series.map((s) => s.values)],

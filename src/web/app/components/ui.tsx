@@ -35,32 +35,35 @@ export function useData<T>(fetcher: (signal: AbortSignal) => Promise<T>, deps: r
   return { ...state, reload };
 }
 
-/** Calls `onEvent` for live events; at most once per `minGapMs` for bursts. */
+/**
+ * Calls `onEvent` for live events, at most once per `minGapMs` for each kind of event; events of
+ * one kind that arrive meanwhile are merged (their service names joined), never dropped.
+ */
 export function useLive(onEvent: (e: KumoEvent) => void, minGapMs = 500): void {
   const ref = useRef(onEvent);
   ref.current = onEvent;
   useEffect(() => {
-    let last = 0;
-    let timer: number | undefined;
-    let queued: KumoEvent | undefined;
+    const last = new Map<KumoEvent['type'], number>();
+    const queued = new Map<KumoEvent['type'], KumoEvent>();
+    const timers = new Map<KumoEvent['type'], number>();
+    const deliver = (type: KumoEvent['type']) => {
+      timers.delete(type);
+      const e = queued.get(type);
+      queued.delete(type);
+      last.set(type, Date.now());
+      if (e) ref.current(e);
+    };
     const off = subscribe((e) => {
-      const now = Date.now();
-      if (now - last >= minGapMs) {
-        last = now;
-        ref.current(e);
-        return;
-      }
-      queued = e;
-      timer ??= window.setTimeout(() => {
-        timer = undefined;
-        last = Date.now();
-        if (queued) ref.current(queued);
-        queued = undefined;
-      }, minGapMs - (now - last));
+      const prev = queued.get(e.type);
+      queued.set(e.type, prev && 'services' in prev && 'services' in e ? { ...e, services: [...new Set([...prev.services, ...e.services])] } : e);
+      if (timers.has(e.type)) return;
+      const wait = minGapMs - (Date.now() - (last.get(e.type) ?? 0));
+      if (wait <= 0) deliver(e.type);
+      else timers.set(e.type, window.setTimeout(() => deliver(e.type), wait));
     });
     return () => {
       off();
-      if (timer) clearTimeout(timer);
+      for (const t of timers.values()) clearTimeout(t);
     };
   }, [minGapMs]);
 }

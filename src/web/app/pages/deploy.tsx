@@ -136,7 +136,7 @@ export function DeployPage({ service }: { service: string | undefined }): JSX.El
       >
         <div class="form">
           <label for="d-name">Service name</label>
-          <input id="d-name" required pattern="[a-z]([-a-z0-9]{0,47}[a-z0-9])?" value={name} readOnly={Boolean(service)} onInput={(e) => setName(e.currentTarget.value)} />
+          <input id="d-name" required pattern="[a-z]([a-z0-9\-]{0,47}[a-z0-9])?" value={name} readOnly={Boolean(service)} onInput={(e) => setName(e.currentTarget.value)} />
           <label for="d-image">Image</label>
           <input id="d-image" required list="d-images" value={image} placeholder={`${registryHost}/hello:latest`} onInput={(e) => setImage(e.currentTarget.value)} />
           <datalist id="d-images">

@@ -32,7 +32,7 @@ interface ChartDef {
   gapsAreZero: boolean;
 }
 
-const ms = (v: number) => `${num(v)} ms`;
+const ms = (v: number) => (v >= 1000 ? `${num(v / 1000)} s` : `${num(v)} ms`);
 const pct = (v: number) => `${num(v * 100)}%`;
 
 const CHARTS: ChartDef[] = [

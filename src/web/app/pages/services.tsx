@@ -1,6 +1,6 @@
 /** Services: the list (status, URL, region, last deploy, requests/s, instances, sparkline), filter and sort. */
 import type { JSX } from 'preact';
-import { useEffect, useMemo, useRef } from 'preact/hooks';
+import { useLayoutEffect, useMemo, useRef } from 'preact/hooks';
 import type { Service } from '../../../serving/service.types.js';
 import { ErrorBox, lazyComponent, Loading, Sparkline, Status, useData, useLive, useNow } from '../components/ui.js';
 import { get } from '../lib/api.js';
@@ -98,12 +98,12 @@ function ServicesList({ loc }: PageProps): JSX.Element {
     return all;
   }, [services.data, stats.data, filter, sort, desc]);
 
-  // First meaningful paint: the list with its data, measured by the browser tests.
+  // First meaningful paint: marked once the frame that painted the rows has ended (the tests read it).
   const marked = useRef(false);
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (marked.current || !services.data) return;
     marked.current = true;
-    requestAnimationFrame(() => performance.mark('kumo:services-list'));
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.mark('kumo:services-list')));
   }, [services.data]);
 
   const sortBy = (key: SortKey) => navigate(withQuery(loc, { sort: key, dir: key === sort && !desc ? 'desc' : undefined }), true);
