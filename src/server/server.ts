@@ -106,6 +106,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     runtimes: { process: processRuntime },
     defaultRuntime: 'process',
     scaling,
+    allowHostNetwork: cfg.allowHostNetwork,
     observeMs: 1000,
     stopGraceMs: cfg.stopGraceMs,
     startupTimeoutMs: cfg.startupTimeoutMs,
@@ -137,6 +138,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     random,
     hasSource: (d) => sources.has(d),
     resolveImage,
+    allowHostNetwork: cfg.allowHostNetwork,
   });
 
   // Phase 3: the two ports. Until phase 5 ends, kumo's own endpoints answer 503.
@@ -252,6 +254,9 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   log(`kumo: runtime ${container.kind}: ${container.reason}`);
   if (container.kind !== 'process') log(`kumo: source deploys run on the process runtime: ${processRuntime.isolation}`);
   else log(`kumo: the process runtime gives no isolation: ${processRuntime.isolation}`);
+  if (cfg.allowHostNetwork) {
+    log("kumo: WARNING: --allow-host-network: revisions may run on this machine's network (kumo.dev/network: host), where they reach everything on it");
+  }
   if (cfg.host !== '127.0.0.1' && cfg.host !== 'localhost' && cfg.host !== '::1') {
     log(`kumo: WARNING: bound to ${cfg.host}, beyond loopback: services that allow unauthenticated calls are reachable from the network`);
   }
