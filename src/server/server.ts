@@ -18,6 +18,7 @@ import { createGoogleApi } from '../googleapi/index.js';
 import { LogStore } from '../observability/logs/log.store.js';
 import { createRegistry } from '../registry/index.js';
 import type { PinnedImage, Registry } from '../registry/index.js';
+import { OriginResolver } from '../runtime/origin.js';
 import { ProcessRuntime } from '../runtime/process/index.js';
 import type { InstanceSpec, ResolvedImage } from '../runtime/runtime.js';
 import { CLOUD_RUN_SCALING_DEFAULTS, validateServerScalingDefaults } from '../serving/autoscaler/index.js';
@@ -29,6 +30,7 @@ import { InvokerCheck } from '../serving/router/invoker.js';
 import { ServingController } from '../serving/serving.controller.js';
 import { ServingStore } from '../serving/serving.store.js';
 import { SourceStore } from '../serving/source.store.js';
+import { BodyBudget } from '../shared/body-budget.js';
 import { systemClock } from '../shared/clock.js';
 import { invalidArgument, KumoError } from '../shared/errors.js';
 import { openDatabase } from '../store/database.js';
@@ -100,6 +102,11 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     return image;
   };
   const processRuntime = new ProcessRuntime({ stateDir: join(cfg.home, 'run', 'process') });
+  // Who is calling, from the connection: the runtimes say which instance an address or a process is.
+  const origins = new OriginResolver();
+  origins.add(processRuntime);
+  // Every request body held in memory at once, on both ports together.
+  const bodyBudget = new BodyBudget();
   const dispatchers: Dispatchers = new Dispatchers({
     clock,
     budget,
@@ -156,6 +163,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     control: (req, res) => (ready && endpoints ? endpoints(req, res) : sendApiError(res, new KumoError('UNAVAILABLE', 'kumo is still starting; try again in a moment', { retryAfterSec: 1 }))),
     events: telemetry,
     traceIds: telemetry.ids,
+    origins,
     ...(cfg.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: cfg.maxQueueWaitMs } : {}),
   });
   port = await front.listen();
@@ -165,6 +173,8 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     port: cfg.apiPort,
     control,
     openOnLoopback: cfg.apiOpen,
+    origins,
+    bodyBudget,
     log,
     authenticate: (t) => {
       const c = authenticate(t);
@@ -201,12 +211,15 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     imageSource: registry.imageSource,
     routerPort: port,
     apiPort,
+    // Instances' connections to the gateway, handed over in-process with their own address as peer.
+    accept: { router: (s) => front.accept(s), api: (s) => googleApi.accept(s) },
     hosts: () => routes.hostNames(),
     registryToken: () => mintToken(keys, { sub: 'admin', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: now(), ttlSec: 600 }),
     log,
   });
   if (container.runtime) {
     dispatchers.useRuntime(container.kind, container.runtime, true);
+    origins.add(container.runtime);
     const rt = container.runtime;
     routes.onChange(() => rt.refreshHosts?.());
   }
