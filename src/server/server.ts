@@ -242,6 +242,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     dispatchers,
     authenticate,
     now,
+    bodyBudget,
     extend: (r) => {
       addTelemetryRoutes(r, { metrics: telemetry.metricsStore, billing: telemetry.billing, now, requireService: (name) => void control.getService(name) });
       addImageRoutes(r, { registry: reg, revisions: () => store.listRevisions() });
