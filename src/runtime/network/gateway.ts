@@ -34,7 +34,10 @@ export class GatewayListeners {
         server.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(false) : reject(err)));
         server.listen(port, this.gateway, () => resolve(true));
       });
-      if (ok) this.servers.push(server);
+      if (!ok) continue;
+      // Accept errors (out of file descriptors) must not end the server; the instance retries.
+      server.on('error', () => undefined);
+      this.servers.push(server);
     }
   }
 
