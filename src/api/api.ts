@@ -1,12 +1,16 @@
 /**
  * kumo's own control-plane API under `/api/`: services, revisions, operations, sources, logs
  * and instances. Every call needs a kumo access token, or the dashboard's session (its page
- * calls these same routes); the admin API is never open.
+ * calls these same routes); the admin API is never open, and no body is read before the caller
+ * is checked. JSON bodies count against the server's body budget.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerFrom } from '../auth/tokens.js';
 import type { TokenClaims } from '../auth/tokens.js';
+import { BodyBudget } from '../shared/body-budget.js';
+import type { BodyLease } from '../shared/body-budget.js';
 import { KumoError } from '../shared/errors.js';
+import { continueIfExpected } from '../shared/request-body.js';
 import type { LogStore } from '../observability/logs/log.store.js';
 import { matches } from '../observability/logs/log.store.js';
 import type { LogKind, Severity } from '../observability/log.types.js';
@@ -15,7 +19,7 @@ import type { Dispatchers } from '../serving/dispatcher/dispatchers.js';
 import type { ServingController } from '../serving/serving.controller.js';
 import type { ServiceInput } from '../serving/service.types.js';
 import type { SourceStore } from '../serving/source.store.js';
-import { readJson, Routes, sendApiError, sendJson, timeParam } from './http.js';
+import { readJson as readJsonWithin, Routes, sendApiError, sendJson, timeParam } from './http.js';
 
 export interface ApiOptions {
   control: ServingController;
@@ -33,6 +37,8 @@ export interface ApiOptions {
   now(): number;
   /** More routes from other rooms (registry admin, billing, metrics). */
   extend?(routes: Routes): void;
+  /** Shared with the Google API port (default: a budget of its own). */
+  bodyBudget?: BodyBudget;
 }
 
 function boolParam(url: URL, name: string): boolean {
@@ -85,12 +91,20 @@ function textParam(url: URL, name: string): string | undefined {
 export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = new Routes();
   const c = o.control;
+  const budget = o.bodyBudget ?? new BodyBudget();
+  // Each authorized request's lease on the body budget (released when its answer is done).
+  const leases = new WeakMap<IncomingMessage, BodyLease>();
+  const readJson = (req: IncomingMessage, res: ServerResponse): Promise<unknown> => {
+    const lease = leases.get(req);
+    if (!lease) return Promise.reject(new KumoError('INTERNAL', 'a body was read before the call was authorized'));
+    return readJsonWithin(req, res, lease);
+  };
 
   routes.add('GET', '/api/config', (_req, res) => sendJson(res, 200, o.info()));
   routes.add('GET', '/api/services', (_req, res) => sendJson(res, 200, { items: c.listServices() }));
   routes.add('GET', '/api/services/:name', (_req, res, p) => sendJson(res, 200, c.getService(p.name ?? '')));
   const apply = (mode: 'create' | 'apply') => async (req: IncomingMessage, res: ServerResponse, p: Record<string, string>, url: URL) => {
-    const body = (await readJson(req)) as ServiceInput;
+    const body = (await readJson(req, res)) as ServiceInput;
     if (p.name && body?.metadata?.name !== p.name) {
       throw new KumoError('INVALID_ARGUMENT', `metadata.name "${String(body?.metadata?.name)}" does not match the URL's "${p.name}"`, { field: 'metadata.name' });
     }
@@ -103,7 +117,7 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
   routes.add('DELETE', '/api/services/:name', (_req, res, p) => sendJson(res, 200, c.deleteService(p.name ?? '')));
   routes.add('GET', '/api/services/:name/iam', (_req, res, p) => sendJson(res, 200, c.getIamPolicy(p.name ?? '')));
   routes.add('PUT', '/api/services/:name/iam', async (req, res, p) => {
-    sendJson(res, 200, c.setIamPolicy(p.name ?? '', (await readJson(req)) as never));
+    sendJson(res, 200, c.setIamPolicy(p.name ?? '', (await readJson(req, res)) as never));
   });
   routes.add('GET', '/api/services/:name/instances', (_req, res, p) => {
     const name = p.name ?? '';
@@ -187,6 +201,11 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
         if (session instanceof KumoError) throw session;
         if (session !== true) throw new KumoError('UNAUTHENTICATED', 'the kumo API needs an access token: send "Authorization: Bearer $(kumo auth print-access-token)"');
       }
+      const lease = budget.lease();
+      leases.set(req, lease);
+      res.once('close', () => lease.release());
+      // Streamed uploads (sources) read the body themselves: give an `Expect: 100-continue` client its go-ahead now.
+      continueIfExpected(req, res);
       await m.handler(req, res, m.params, url);
     };
     run().catch((err: unknown) => sendApiError(res, err));

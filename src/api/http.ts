@@ -1,23 +1,15 @@
 /** Small HTTP helpers for kumo's JSON API: read a bounded JSON body, answer JSON or a coded error. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BodyLease } from '../shared/body-budget.js';
 import { asKumoError, httpStatusOf, KumoError } from '../shared/errors.js';
+import { closeIfUnread, readRequestBody } from '../shared/request-body.js';
 import { parseDurationMs } from '../shared/units.js';
 
 export const MAX_JSON_BYTES = 4 * 1024 * 1024;
 
-export async function readBody(req: IncomingMessage, maxBytes = MAX_JSON_BYTES): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > maxBytes) throw new KumoError('PAYLOAD_TOO_LARGE', `request body is over ${maxBytes} bytes`);
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
-}
-
-export async function readJson(req: IncomingMessage): Promise<unknown> {
-  const buf = await readBody(req);
+/** A JSON body of at most 4 MiB, taken from the server's body budget as it arrives (call once authorized). */
+export async function readJson(req: IncomingMessage, res: ServerResponse, lease: BodyLease): Promise<unknown> {
+  const buf = await readRequestBody(req, res, { limitBytes: MAX_JSON_BYTES, lease });
   if (buf.length === 0) throw new KumoError('INVALID_ARGUMENT', 'the request needs a JSON body');
   try {
     return JSON.parse(buf.toString('utf8')) as unknown;
@@ -40,6 +32,8 @@ export function sendApiError(res: ServerResponse, err: unknown): void {
     res.destroy();
     return;
   }
+  // A body left unread (a refused call) is not read afterwards: the connection closes instead.
+  closeIfUnread(res.req, res);
   const status = httpStatusOf(e.code);
   const headers: Record<string, string | number> = {};
   if (e.fields.retryAfterSec !== undefined) headers['retry-after'] = e.fields.retryAfterSec;

@@ -1,12 +1,13 @@
 /**
  * The gRPC side: a grpc-js Server that never binds a port; connections are injected by the
  * port's sniffer. Bodies pass through as raw bytes so decoding errors become INVALID_ARGUMENT
- * naming the field, not grpc-js's generic INTERNAL.
+ * naming the field, not grpc-js's generic INTERNAL. Every call is authorized by the guard
+ * (`grpc-guard.ts`) before its message is read; a handler only runs a call the guard let in.
  */
 import * as grpc from '@grpc/grpc-js';
 import { KumoError, asKumoError } from '../shared/errors.js';
-import { authorize, peerAddress } from './auth.js';
 import { decodeToJson, encodeFromJson } from './binary-codec.js';
+import type { GrpcGuard } from './grpc-guard.js';
 import type { CallContext } from './plugin.types.js';
 import type { Registry, Rpc } from './registry.js';
 import { statusOf } from './status.js';
@@ -34,15 +35,17 @@ export function grpcErrorOf(registry: Registry, error: unknown, log: (line: stri
   return { code: status['code'] as number, details: status['message'] as string, metadata };
 }
 
-function unaryHandler(registry: Registry, rpc: Rpc, log: (line: string) => void): grpc.handleUnaryCall<Buffer, Buffer> {
+function unaryHandler(registry: Registry, rpc: Rpc, guard: GrpcGuard, log: (line: string) => void): grpc.handleUnaryCall<Buffer, Buffer> {
   return (call, callback) => {
     void (async () => {
       try {
+        const verdict = guard.verdictFor(call.metadata);
+        // Fail closed: a call the guard did not see is not served.
+        if (!verdict) throw new KumoError('INTERNAL', `${rpc.name} reached its handler without being authorized`);
         const headers = headersOf(call.metadata);
-        const principal = await authorize(rpc.policy, headers['authorization'], peerAddress(call.getPeer()), registry.auth, rpc.name);
         if (!rpc.handler) throw unimplemented(rpc);
         const request = decodeToJson(registry.root, rpc.requestType, call.request);
-        const ctx: CallContext = { method: rpc.name, transport: 'grpc', headers, host: call.getHost(), principal };
+        const ctx: CallContext = { method: rpc.name, transport: 'grpc', headers, host: call.getHost(), principal: verdict.principal, origin: verdict.origin };
         const response = await rpc.handler(request, ctx);
         callback(null, Buffer.from(encodeFromJson(registry.root, rpc.responseType, response)));
       } catch (err) {
@@ -57,8 +60,8 @@ export function unimplemented(rpc: Rpc): KumoError {
 }
 
 /** A grpc-js server with every plugin service added (unary RPCs; streaming ones answer UNIMPLEMENTED). */
-export function buildGrpcServer(registry: Registry, log: (line: string) => void): grpc.Server {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 32 * 1024 * 1024 });
+export function buildGrpcServer(registry: Registry, guard: GrpcGuard, log: (line: string) => void): grpc.Server {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': registry.maxRequestBytes, interceptors: [guard.interceptor] });
   const byService = new Map<string, Rpc[]>();
   for (const rpc of registry.rpcs.values()) {
     const list = byService.get(rpc.service) ?? [];
@@ -79,7 +82,7 @@ export function buildGrpcServer(registry: Registry, log: (line: string) => void)
         responseSerialize: identity,
         responseDeserialize: identity,
       };
-      implementation[rpc.method.name] = streaming ? streamingUnimplemented(registry, rpc, log) : unaryHandler(registry, rpc, log);
+      implementation[rpc.method.name] = streaming ? streamingUnimplemented(registry, rpc, log) : unaryHandler(registry, rpc, guard, log);
     }
     server.addService(definition, implementation);
   }

@@ -3,6 +3,7 @@
  * Google API port: its protos, a handler per RPC, optional extra REST bindings or hand-written
  * routes, and whether its calls need a kumo access token.
  */
+import type { Origin } from '../shared/origin.js';
 import type { Json, JsonObject } from './json.types.js';
 import type { ProtoSet } from './protos.js';
 
@@ -23,6 +24,12 @@ export interface CallContext {
   /** Host (REST `Host` header, gRPC `:authority`), e.g. `us-central1-run.kumo.test:8085`. */
   host: string;
   principal: Principal | undefined;
+  /**
+   * Who is at the other end of the connection, from the connection itself (never a header): a
+   * host process, one of kumo's instances (which revision, which instance, which address), or a
+   * remote peer. Found once per connection; for the metadata server and per-instance policy.
+   */
+  origin(): Promise<Origin>;
 }
 
 /** A unary RPC: the request and the response in proto3 JSON form (json names, int64 strings, enum names). */
@@ -76,4 +83,10 @@ export interface GoogleApiPlugin {
   httpRules?: readonly ExtraHttpRule[];
   restRoutes?: readonly RestRoute[];
   auth: AuthPolicy | ((method: string) => AuthPolicy);
+  /**
+   * Largest request this API takes, REST body or gRPC message (default: the server's, 32 MiB).
+   * `open` APIs that take large messages (Pub/Sub publishes up to 10 MB) set their own; the
+   * server-wide body budget bounds them all together.
+   */
+  maxRequestBytes?: number;
 }

@@ -22,12 +22,15 @@ export interface Rpc {
   handler: UnaryHandler | undefined;
   policy: AuthPolicy;
   plugin: string;
+  /** Largest request this RPC's API takes (REST body or gRPC message). */
+  maxRequestBytes: number;
 }
 
 export interface CompiledRestRoute {
   route: RestRoute;
   template: CompiledTemplate;
   policy: AuthPolicy;
+  maxRequestBytes: number;
 }
 
 export interface Registry {
@@ -36,11 +39,18 @@ export interface Registry {
   transcoder: Transcoder;
   restRoutes: CompiledRestRoute[];
   auth: AuthSettings;
+  /** By gRPC path, `/google.cloud.run.v2.Services/GetService`. */
+  rpcsByPath: Map<string, Rpc>;
+  /** The largest request any API takes (grpc-js's receive limit). */
+  maxRequestBytes: number;
 }
 
 const STATUS_PROTOS = ['google/rpc/status.proto', 'google/rpc/error_details.proto'];
 
-export function buildRegistry(plugins: readonly GoogleApiPlugin[], auth: AuthSettings): Registry {
+/** What an API takes when its plugin does not say (Cloud Run's request limit). */
+export const DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024;
+
+export function buildRegistry(plugins: readonly GoogleApiPlugin[], auth: AuthSettings, defaultMaxRequestBytes = DEFAULT_MAX_REQUEST_BYTES): Registry {
   const root = loadProtos([
     ...plugins.map((p) => p.protos),
     { includeDirs: [], files: STATUS_PROTOS },
@@ -51,6 +61,7 @@ export function buildRegistry(plugins: readonly GoogleApiPlugin[], auth: AuthSet
   const restRoutes: CompiledRestRoute[] = [];
   for (const plugin of plugins) {
     const policyOf = (name: string): AuthPolicy => (typeof plugin.auth === 'function' ? plugin.auth(name) : plugin.auth);
+    const maxRequestBytes = plugin.maxRequestBytes ?? defaultMaxRequestBytes;
     for (const serviceName of plugin.services) {
       if (services.includes(serviceName)) throw new KumoError('INTERNAL', `two plugins serve ${serviceName}`);
       services.push(serviceName);
@@ -66,6 +77,7 @@ export function buildRegistry(plugins: readonly GoogleApiPlugin[], auth: AuthSet
           handler: plugin.handlers[name],
           policy: policyOf(name),
           plugin: plugin.name,
+          maxRequestBytes,
         });
       }
     }
@@ -73,9 +85,11 @@ export function buildRegistry(plugins: readonly GoogleApiPlugin[], auth: AuthSet
       if (!rpcs.has(key)) throw new KumoError('INTERNAL', `plugin ${plugin.name} has a handler for ${key}, which is not an RPC of its services`);
     }
     for (const route of plugin.restRoutes ?? []) {
-      restRoutes.push({ route, template: compileTemplate(route.template), policy: policyOf(route.id) });
+      restRoutes.push({ route, template: compileTemplate(route.template), policy: policyOf(route.id), maxRequestBytes });
     }
   }
   const transcoder = new Transcoder(root, bindingsOf(root, services, extraRules));
-  return { root, rpcs, transcoder, restRoutes, auth };
+  const rpcsByPath = new Map([...rpcs.values()].map((r) => [`/${r.service}/${r.method.name}`, r]));
+  const maxRequestBytes = Math.max(defaultMaxRequestBytes, ...plugins.map((p) => p.maxRequestBytes ?? 0));
+  return { root, rpcs, transcoder, restRoutes, auth, rpcsByPath, maxRequestBytes };
 }

@@ -4,6 +4,7 @@
  * No adapter type (pid files, runc state, Docker objects) crosses this port.
  */
 import type { Readable } from 'node:stream';
+import type { InstanceIdentity } from '../shared/origin.js';
 
 export type RuntimeKind = 'process' | 'runc' | 'docker';
 
@@ -134,6 +135,16 @@ export interface Runtime {
   refreshHosts?(): void;
   /** A revision stopped serving: drop anything kept ready for it. */
   releaseRevision?(revision: string): void;
+  /**
+   * Who is calling kumo (see `shared/origin.ts`). `instanceAt`: the running instance that holds
+   * this address of its own (runtimes that give instances their own network). The other two are
+   * for instances on the host's network, whose connections come from loopback:
+   * `hasHostNetworkInstances` says whether any runs now, `instanceOfProcess` which one a host
+   * process (the owner of a peer socket) belongs to.
+   */
+  instanceAt?(address: string): InstanceIdentity | undefined;
+  hasHostNetworkInstances?(): boolean;
+  instanceOfProcess?(pid: number): InstanceIdentity | undefined;
   /** Release runtime-wide resources; instances must have been stopped by the caller. */
   close(): Promise<void>;
 }

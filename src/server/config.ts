@@ -37,8 +37,10 @@ export interface ServerConfig {
   logRetentionMs: number;
   /** Deploy the folders under examples/ at start. */
   examples: boolean;
-  /** Open the Google API port without a token on loopback (emulator style). */
+  /** Open the Google API port without a token to host processes on loopback (emulator style; never instances). */
   apiOpen: boolean;
+  /** Let revisions ask for the host's network (`kumo.dev/network: host`, `kumo run deploy --network host`). */
+  allowHostNetwork: boolean;
   /** Let anyone pull from kumo's registry without a token. */
   anonymousPull: boolean;
   /** Serve `/metrics` without a token to processes on this machine (never to instances). */
@@ -67,7 +69,8 @@ export const SERVER_FLAGS: FlagSpecs = {
   'log-retention': { type: 'string', metavar: 'DURATION', help: 'keep logs this long (default 720h = 30 days)' },
   examples: { type: 'bool', help: 'deploy the examples/ folders at start and print their URLs' },
   'anonymous-pull': { type: 'bool', help: "let the registry serve pulls without a token (off by default)" },
-  'api-open': { type: 'bool', help: 'let the Google API port answer without a token (loopback only; off by default)' },
+  'api-open': { type: 'bool', help: "let the Google API port answer this machine's own processes without a token (never kumo's instances; off by default)" },
+  'allow-host-network': { type: 'bool', help: "let revisions run on the host's network (kumo.dev/network: host; off by default: such an instance reaches everything on this machine)" },
   'metrics-open': { type: 'bool', help: 'serve /metrics without a token to processes on this machine, not to instances (off by default)' },
 };
 
@@ -134,6 +137,7 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConf
     logRetentionMs: duration('log-retention', str(p, 'log-retention'), '720h', 60_000, 3650 * 24 * 3600_000),
     examples: bool(p, 'examples') ?? false,
     apiOpen: bool(p, 'api-open') ?? false,
+    allowHostNetwork: bool(p, 'allow-host-network') ?? false,
     anonymousPull: bool(p, 'anonymous-pull') ?? false,
     metricsOpen: bool(p, 'metrics-open') ?? false,
   };

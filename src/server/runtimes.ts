@@ -3,6 +3,7 @@
  * the config asks for or the machine allows (runc, else Docker). Container runtimes need the
  * server's ports, so they are built once the front door and the Google API port listen.
  */
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { DockerRuntime } from '../runtime/docker/index.js';
 import { RuncRuntime } from '../runtime/runc/index.js';
@@ -19,6 +20,8 @@ export interface ContainerRuntimeOptions {
   imageSource: ImageSource;
   routerPort: number;
   apiPort: number;
+  /** Where instances' connections to the gateway go (the front door's and the Google API port's `accept`). */
+  accept: { router(socket: Socket): void; api(socket: Socket): void };
   /** Service host names instances resolve to kumo's router. */
   hosts: () => string[];
   /** An access token for Docker's pulls from kumo's registry. */
@@ -34,7 +37,7 @@ export async function containerRuntime(o: ContainerRuntimeOptions): Promise<{ ki
       stateDir: join(o.home, 'run', 'runc'),
       layersDir: join(o.home, 'layers'),
       imageSource: o.imageSource,
-      network: { cidr: o.networkCidr, routerPort: o.routerPort, apiPort: o.apiPort, hosts: o.hosts },
+      network: { cidr: o.networkCidr, routerPort: o.routerPort, apiPort: o.apiPort, accept: o.accept, hosts: o.hosts },
       project: o.project,
       onError: (err) => o.log(`kumo: runc runtime: ${err.message}`),
     });

@@ -16,10 +16,10 @@ import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken, verifyToken } from '../au
 import type { SigningKeys } from '../auth/tokens.js';
 import { cachedVerifier } from '../auth/token-cache.js';
 import { createGoogleApi } from '../googleapi/index.js';
-import { isLoopback } from '../googleapi/auth.js';
 import { LogStore } from '../observability/logs/log.store.js';
 import { createRegistry } from '../registry/index.js';
 import type { PinnedImage, Registry } from '../registry/index.js';
+import { OriginResolver } from '../runtime/origin.js';
 import { ProcessRuntime } from '../runtime/process/index.js';
 import type { InstanceSpec, ResolvedImage } from '../runtime/runtime.js';
 import { CLOUD_RUN_SCALING_DEFAULTS, validateServerScalingDefaults } from '../serving/autoscaler/index.js';
@@ -31,6 +31,7 @@ import { InvokerCheck } from '../serving/router/invoker.js';
 import { ServingController } from '../serving/serving.controller.js';
 import { ServingStore } from '../serving/serving.store.js';
 import { SourceStore } from '../serving/source.store.js';
+import { BodyBudget } from '../shared/body-budget.js';
 import { systemClock } from '../shared/clock.js';
 import { invalidArgument, KumoError } from '../shared/errors.js';
 import { openDatabase } from '../store/database.js';
@@ -104,12 +105,18 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     return image;
   };
   const processRuntime = new ProcessRuntime({ stateDir: join(cfg.home, 'run', 'process') });
+  // Who is calling, from the connection: the runtimes say which instance an address or a process is.
+  const origins = new OriginResolver();
+  origins.add(processRuntime);
+  // Every request body held in memory at once, on both ports together.
+  const bodyBudget = new BodyBudget();
   const dispatchers: Dispatchers = new Dispatchers({
     clock,
     budget,
     runtimes: { process: processRuntime },
     defaultRuntime: 'process',
     scaling,
+    allowHostNetwork: cfg.allowHostNetwork,
     observeMs: 1000,
     stopGraceMs: cfg.stopGraceMs,
     startupTimeoutMs: cfg.startupTimeoutMs,
@@ -141,6 +148,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     random,
     hasSource: (d) => sources.has(d),
     resolveImage,
+    allowHostNetwork: cfg.allowHostNetwork,
   });
 
   // Phase 3: the two ports. Until phase 5 ends, kumo's own endpoints answer 503.
@@ -158,6 +166,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     control: (req, res) => (ready && endpoints ? endpoints(req, res) : sendApiError(res, new KumoError('UNAVAILABLE', 'kumo is still starting; try again in a moment', { retryAfterSec: 1 }))),
     events: telemetry,
     traceIds: telemetry.ids,
+    origins,
     ...(cfg.maxQueueWaitMs !== undefined ? { maxQueueWaitMs: cfg.maxQueueWaitMs } : {}),
   });
   port = await front.listen();
@@ -167,6 +176,8 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     port: cfg.apiPort,
     control,
     openOnLoopback: cfg.apiOpen,
+    origins,
+    bodyBudget,
     log,
     authenticate: (t) => {
       const c = authenticate(t);
@@ -203,12 +214,15 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     imageSource: registry.imageSource,
     routerPort: port,
     apiPort,
+    // Instances' connections to the gateway, handed over in-process with their own address as peer.
+    accept: { router: (s) => front.accept(s), api: (s) => googleApi.accept(s) },
     hosts: () => routes.hostNames(),
     registryToken: () => mintToken(keys, { sub: 'admin', aud: ACCESS_AUDIENCE, typ: 'access', nowMs: now(), ttlSec: 600 }),
     log,
   });
   if (container.runtime) {
     dispatchers.useRuntime(container.kind, container.runtime, true);
+    origins.add(container.runtime);
     const rt = container.runtime;
     routes.onChange(() => rt.refreshHosts?.());
   }
@@ -233,6 +247,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     authenticate,
     session: (req) => web.apiAccess(req),
     now,
+    bodyBudget,
     extend: (r) => {
       addTelemetryRoutes(r, { metrics: telemetry.metricsStore, billing: telemetry.billing, now, requireService: (name) => void control.getService(name), instances: () => dispatchers.instanceCounts() });
       addImageRoutes(r, { registry: reg, revisions: () => store.listRevisions() });
@@ -269,8 +284,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     prometheus: () => telemetry.prometheus(),
     authenticate: (t) => void authenticate(t),
     metricsOpen: cfg.metricsOpen,
-    // Until connections carry their origin, a loopback peer counts as this machine.
-    hostPeer: (req) => isLoopback(req.socket.remoteAddress),
+    hostPeer: async (req) => (await front.originOf(req.socket)).kind === 'host',
   });
   ready = true;
   control.start();
@@ -283,6 +297,9 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   log(`kumo: dashboard at ${url}/ (sign in with \`kumo dashboard --open\`)${cfg.metricsOpen ? '; /metrics is open to processes on this machine (--metrics-open)' : ''}`);
   if (container.kind !== 'process') log(`kumo: source deploys run on the process runtime: ${processRuntime.isolation}`);
   else log(`kumo: the process runtime gives no isolation: ${processRuntime.isolation}`);
+  if (cfg.allowHostNetwork) {
+    log("kumo: WARNING: --allow-host-network: revisions may run on this machine's network (kumo.dev/network: host), where they reach everything on it");
+  }
   if (cfg.host !== '127.0.0.1' && cfg.host !== 'localhost' && cfg.host !== '::1') {
     log(`kumo: WARNING: bound to ${cfg.host}, beyond loopback: services that allow unauthenticated calls are reachable from the network`);
   }

@@ -2,6 +2,7 @@
  * The typed settings a revision runs with, read from its (defaulted, validated) template.
  * Pure: the dispatcher and runtimes use these numbers, never the raw strings.
  */
+import { KumoError } from '../shared/errors.js';
 import { parseCpuMillis, parseDurationMs, parseMemoryBytes } from '../shared/units.js';
 import type { RevisionSpec, RevisionTemplate } from './service.types.js';
 import { KEYS } from './service.types.js';
@@ -96,4 +97,18 @@ export function revisionSettings(template: RevisionTemplate): RevisionSettings {
 export function durationAnnotationMs(annotations: Record<string, string>, key: string): number | undefined {
   const v = annotations[key];
   return v === undefined ? undefined : parseDurationMs(v);
+}
+
+/**
+ * Host networking is a server's choice, never a caller's: a revision that asks for it
+ * (`kumo.dev/network: host`) on a server started without `--allow-host-network` is refused
+ * (by every API, and by the dispatcher for revisions stored before). Pure.
+ */
+export function hostNetworkRefusal(settings: Pick<RevisionSettings, 'network'>, allowed: boolean, service: string): KumoError | undefined {
+  if (settings.network !== 'host' || allowed) return undefined;
+  return new KumoError(
+    'FAILED_PRECONDITION',
+    `service ${service} asks for the host's network (${KEYS.network}: host, or --network host), which this kumo server does not allow: an instance on the host's network reaches everything on this machine; start the server with --allow-host-network to permit it, or remove the annotation`,
+    { service, field: `spec.template.metadata.annotations["${KEYS.network}"]` },
+  );
 }

@@ -14,7 +14,7 @@ import type { Dispatchers } from './dispatcher/dispatchers.js';
 import { revisionName, serviceUrl, tagUrl } from './naming.js';
 import type { UrlBase } from './naming.js';
 import type { Revision } from './revision.types.js';
-import { revisionSettings } from './revision.settings.js';
+import { hostNetworkRefusal, revisionSettings } from './revision.settings.js';
 import { defaultTemplate, templateFingerprint } from './service.defaults.js';
 import { isFailed, isReady, setCondition } from './service.lifecycle.js';
 import type { Service, ServiceInput, TrafficTarget } from './service.types.js';
@@ -36,6 +36,8 @@ export interface ServingControllerOptions {
   hasSource(digest: string): boolean;
   /** Resolves an image reference in kumo's registry (absent until the registry is wired). */
   resolveImage?(reference: string): Promise<ResolvedImage>;
+  /** `kumo server --allow-host-network`: revisions may ask for the host's network. */
+  allowHostNetwork?: boolean;
 }
 
 const INVOKER = 'roles/run.invoker';
@@ -93,6 +95,8 @@ export class ServingController implements ServingControl {
     }
     const template = defaultTemplate(input.spec.template);
     const settings = revisionSettings(template);
+    const hostNetwork = hostNetworkRefusal(settings, this.o.allowHostNetwork ?? false, name);
+    if (hostNetwork) throw hostNetwork;
     if (settings.sourceDigest && !this.o.hasSource(settings.sourceDigest)) {
       throw new KumoError('FAILED_PRECONDITION', `source snapshot ${settings.sourceDigest} was not uploaded to this server; deploy with --source DIR`, {
         field: `spec.template.metadata.annotations["${KEYS.source}"]`,

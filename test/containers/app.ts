@@ -1,12 +1,14 @@
 /**
  * The app the container tests deploy (run by the image's own `node`): it reports its environment
  * and addresses, reads files, calls URLs and raw addresses from inside, burns CPU, counts timer ticks (to see
- * a frozen instance), and eats memory inside a request. `version` is baked in so two pushes of
- * one tag are told apart.
+ * a frozen instance), and eats memory inside a request. `/call` makes any HTTP call (method, body,
+ * token) and `/grpc` a unary gRPC call on the wire (node's http2: no client library in the image),
+ * so tests can see what kumo answers a caller inside an instance. `version` is baked in so two
+ * pushes of one tag are told apart.
  */
 export function containerApp(version: string): string {
   return `
-const http = require('http'), net = require('net'), os = require('os'), fs = require('fs');
+const http = require('http'), http2 = require('http2'), net = require('net'), os = require('os'), fs = require('fs');
 const VERSION = ${JSON.stringify(version)};
 let ticks = 0;
 setInterval(() => { ticks++; }, 10);
@@ -23,6 +25,32 @@ http.createServer(async (req, res) => {
       const r = await fetch(q('url'), { headers, signal: AbortSignal.timeout(5000) });
       reply({ status: r.status, body: await r.text() });
     } catch (e) { reply({ error: String((e.cause && e.cause.code) || e) }); }
+    return;
+  }
+  if (u.pathname === '/call') {
+    try {
+      const headers = { 'content-type': 'application/json', ...(q('token') ? { authorization: 'Bearer ' + q('token') } : {}) };
+      const r = await fetch(q('url'), { method: q('method') || 'GET', headers, body: q('body') || undefined, signal: AbortSignal.timeout(10000) });
+      reply({ status: r.status, body: await r.text() });
+    } catch (e) { reply({ error: String((e.cause && e.cause.code) || e) }); }
+    return;
+  }
+  if (u.pathname === '/grpc') {
+    // One unary call: HEADERS, one length-prefixed message (base64 in ?body), then the status from the trailers.
+    let replied = false;
+    const once = (o) => { if (!replied) { replied = true; reply(o); } };
+    const session = http2.connect('http://' + q('host') + ':' + q('port'));
+    session.on('error', (e) => once({ error: String(e.code || e) }));
+    const msg = Buffer.from(q('body') || '', 'base64');
+    const frame = Buffer.alloc(5 + msg.length); frame.writeUInt32BE(msg.length, 1); msg.copy(frame, 5);
+    const req = session.request({ ':method': 'POST', ':path': q('path'), 'content-type': 'application/grpc', te: 'trailers', ...(q('token') ? { authorization: 'Bearer ' + q('token') } : {}) });
+    let status, message, bytes = 0;
+    const take = (h) => { if (h['grpc-status'] !== undefined) { status = Number(h['grpc-status']); message = decodeURIComponent(h['grpc-message'] || ''); } };
+    req.on('response', take); req.on('trailers', take);
+    req.on('data', (c) => { bytes += c.length; });
+    req.on('close', () => { session.close(); once({ status, message, bytes }); });
+    req.on('error', () => undefined);
+    req.end(frame);
     return;
   }
   if (u.pathname === '/connect') {

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerRuntime } from '../../src/runtime/docker/index.js';
+import { OriginResolver } from '../../src/runtime/origin.js';
+import type { Origin } from '../../src/shared/origin.js';
 import { contractSpec } from '../../src/runtime/runtime.contract.js';
 import type { Instance, InstanceSpec } from '../../src/runtime/runtime.js';
 import { dockerSkipReason, startDocker } from './fixtures/docker.js';
@@ -31,7 +33,11 @@ describe.skipIf(Boolean(skip))('docker runtime', () => {
   let rt: DockerRuntime;
   let routerPort = 0;
   let apiPort = 0;
+  // The origin of each call the router stand-in gets, as kumo finds it: from the peer socket's owner.
+  const origins = new OriginResolver();
+  const seen: Promise<Origin>[] = [];
   const router = createServer((req, res) => {
+    seen.push(origins.of(req.socket));
     const to = endpoints.get((req.headers.host ?? '').split('.')[0] ?? '');
     if (!to) return void res.writeHead(404).end();
     request({ host: to.host, port: to.port, path: req.url, headers: req.headers }, (r) => {
@@ -48,6 +54,7 @@ describe.skipIf(Boolean(skip))('docker runtime', () => {
     routerPort = await listen(router);
     apiPort = await listen(api);
     rt = new DockerRuntime({ socketPath: env.socket, registry: env.registry, home, network: { routerPort, apiPort, hosts: () => ['alpha.localhost', 'beta.localhost'] }, project: 'docker-project' });
+    origins.add(rt);
   });
 
   afterAll(async () => {
@@ -68,14 +75,18 @@ describe.skipIf(Boolean(skip))('docker runtime', () => {
     return inst;
   }
 
-  it('gives the app PORT, the revision env and the Google API variables, and lets it call another service by URL', async () => {
+  it('gives the app PORT, the revision env and the Google API variables, and lets it call another service by URL, as itself', async () => {
     const a = await startApp('alpha');
     await startApp('beta');
+    seen.length = 0;
     const { env: e } = await getJson<{ env: Record<string, string> }>(a.endpoint.host, a.endpoint.port, '/env');
     expect(e).toMatchObject({ PORT: String(a.endpoint.port), K_SERVICE: 'alpha', GOOGLE_CLOUD_PROJECT: 'docker-project', PUBSUB_EMULATOR_HOST: `127.0.0.1:${apiPort}` });
     const viaRouter = await getJson<{ status: number; body: string }>(a.endpoint.host, a.endpoint.port, `/fetch?url=${encodeURIComponent(`http://beta.localhost:${routerPort}/`)}`);
     expect(viaRouter.status).toBe(200);
     expect(JSON.parse(viaRouter.body)).toMatchObject({ service: 'beta' });
+    // On the host's network the call comes from 127.0.0.1; the peer socket's owner names the instance.
+    expect(seen).toHaveLength(1);
+    expect(await seen[0]).toMatchObject({ kind: 'instance', runtime: 'docker', instanceId: a.id, address: '127.0.0.1' });
   });
 
   it('reports an instance killed for exceeding its memory', async () => {

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -34,8 +34,11 @@ describe.skipIf(Boolean(skip))('runc runtime', () => {
   let rt: RuncRuntime;
   let routerPort = 0;
   let apiPort = 0;
-  // Stand-ins for kumo's router (routes NAME.localhost by Host) and Google API port, on loopback.
+  // Stand-ins for kumo's router (routes NAME.localhost by Host) and Google API port, on loopback;
+  // the runtime hands them what instances send to the gateway. Each records its callers' addresses.
+  const callers: string[] = [];
   const router = createServer((req, res) => {
+    callers.push(req.socket.remoteAddress ?? '');
     const name = (req.headers.host ?? '').split('.')[0] ?? '';
     const to = endpoints.get(name);
     if (!to) return void res.writeHead(404).end('no such service');
@@ -46,7 +49,10 @@ describe.skipIf(Boolean(skip))('runc runtime', () => {
     up.on('error', () => res.writeHead(502).end());
     req.pipe(up);
   });
-  const api = createServer((_req, res) => res.end('kumo api'));
+  const api = createServer((req, res) => {
+    callers.push(req.socket.remoteAddress ?? '');
+    res.end('kumo api');
+  });
   const stranger = createServer((_req, res) => res.end('should not be reachable'));
   let strangerPort = 0;
 
@@ -58,7 +64,13 @@ describe.skipIf(Boolean(skip))('runc runtime', () => {
       stateDir: join(home, 'run'),
       layersDir: join(home, 'layers'),
       imageSource: layout,
-      network: { cidr, routerPort, apiPort, hosts: () => ['alpha.localhost', 'beta.localhost'] },
+      network: {
+        cidr,
+        routerPort,
+        apiPort,
+        hosts: () => ['alpha.localhost', 'beta.localhost'],
+        accept: { router: (s) => router.emit('connection', s), api: (s) => api.emit('connection', s) },
+      },
       project: 'test-project',
     });
   });
@@ -117,15 +129,25 @@ describe.skipIf(Boolean(skip))('runc runtime', () => {
     await rt.stop(b.id, 2000);
   });
 
-  it('lets one service call another by URL through the router, and reach the API port', async () => {
+  it('lets one service call another by URL through the router, and reach the API port, as itself', async () => {
     const a = await startApp('alpha');
     await startApp('beta');
+    callers.length = 0;
     const viaRouter = await getJson<{ status: number; body: string }>(a.endpoint.host, 8080, `/fetch?url=${encodeURIComponent(`http://beta.localhost:${routerPort}/`)}`);
     expect(viaRouter.status).toBe(200);
     expect(JSON.parse(viaRouter.body)).toMatchObject({ service: 'beta' });
     const { env } = await getJson<{ env: Record<string, string> }>(a.endpoint.host, 8080, '/env');
     const apiCall = await getJson<{ status: number; body: string }>(a.endpoint.host, 8080, `/fetch?url=${encodeURIComponent(`http://${env.PUBSUB_EMULATOR_HOST ?? ''}/`)}`);
     expect(apiCall).toEqual({ status: 200, body: 'kumo api' });
+    // Handed over in-process, not relayed from 127.0.0.1: both servers saw alpha's own address,
+    // and the runtime names the instance that holds it.
+    expect(callers).toEqual([a.endpoint.host, a.endpoint.host]);
+    expect(rt.instanceAt(a.endpoint.host)).toEqual({ runtime: 'runc', instanceId: a.id, service: 'alpha', revision: expect.any(String) as string });
+    expect(rt.instanceAt('127.0.0.1')).toBeUndefined();
+    // The veth may only send from that address (nftables), so another instance cannot pass for alpha.
+    const tag = createHash('sha256').update(resolve(join(home, 'run'))).digest('hex').slice(0, 6);
+    const set = execFileSync('nft', ['list', 'set', 'inet', `kumo_${tag}`, 'instance_addresses'], { encoding: 'utf8' });
+    expect(set).toMatch(new RegExp(`"k${tag}-\\d+" \\. ${a.endpoint.host.replaceAll('.', '\\.')}`));
   });
 
   it('gives the app the environment Cloud Run does, with the image env and user below the revision env', async () => {
@@ -201,9 +223,13 @@ describe.skipIf(Boolean(skip))('runc runtime', () => {
     await rt.stop(second.id, 2000);
   });
 
-  it('runs with the host network and a free PORT when asked', async () => {
+  it('runs with the host network and a free PORT when asked, and knows its processes', async () => {
     const inst = await startApp('alpha', { network: 'host' });
     expect(inst.endpoint.host).toBe('127.0.0.1');
+    expect(rt.hasHostNetworkInstances()).toBe(true);
+    const pid = Number(readFileSync(join(home, 'run', 'bundles', inst.id, 'pid'), 'utf8'));
+    expect(rt.instanceOfProcess(pid)).toMatchObject({ runtime: 'runc', instanceId: inst.id, service: 'alpha' });
+    expect(rt.instanceOfProcess(process.pid)).toBeUndefined();
     const body = await getJson<{ port: string }>('127.0.0.1', inst.endpoint.port);
     expect(Number(body.port)).toBe(inst.endpoint.port);
     expect(inst.endpoint.port).not.toBe(8080);

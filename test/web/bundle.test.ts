@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { BUILT_ASSETS_DIR } from '../../dist/web/index.js';
+import { ROOT } from '../helpers/kumo.js';
+
+const BUILT_ASSETS_DIR = join(ROOT, 'dist', 'web', 'public');
 
 interface Chunk {
   file: string;

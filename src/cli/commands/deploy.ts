@@ -33,7 +33,7 @@ export const DEPLOY_FLAGS: FlagSpecs = {
   'allow-unauthenticated': { type: 'bool', help: 'let anyone call the service (--no-allow-unauthenticated makes it private)' },
   'cpu-throttling': { type: 'bool', help: 'CPU only while serving (default); --no-cpu-throttling keeps it always on' },
   runtime: { type: 'string', metavar: 'NAME', help: 'process | runc | docker for this service (default: the server\'s)' },
-  network: { type: 'string', metavar: 'MODE', help: 'isolated (default) or host' },
+  network: { type: 'string', metavar: 'MODE', help: "isolated (default) or host (the server must run with --allow-host-network)" },
   'revision-suffix': { type: 'string', metavar: 'SUFFIX', help: 'name the new revision NAME-SUFFIX' },
   tag: { type: 'string', metavar: 'TAG', help: 'give the new revision a URL of its own: TAG---NAME' },
   'no-traffic': { type: 'bool', help: 'do not send traffic to the new revision' },

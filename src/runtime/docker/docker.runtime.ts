@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import Docker from 'dockerode';
 import { KumoError } from '../../shared/errors.js';
+import type { InstanceIdentity } from '../../shared/origin.js';
 import { forEachLine } from '../lines.js';
 import { googleEnv } from '../network/hosts.js';
 import { freeLoopbackPort } from '../process/proc.js';
@@ -34,6 +35,7 @@ export interface DockerRuntimeOptions {
 
 interface Managed {
   container: Docker.Container;
+  identity: InstanceIdentity;
   exited: Promise<ExitInfo>;
   ended: AbortController;
   pid: number | undefined;
@@ -148,7 +150,8 @@ export class DockerRuntime implements Runtime {
     await container.start();
     const spawnedAt = Date.now();
     const ended = new AbortController();
-    const m: Managed = { container, exited: undefined as unknown as Promise<ExitInfo>, ended, pid: undefined, freezerFd: undefined, frozen: false, killedByKumo: false };
+    const identity: InstanceIdentity = { runtime: 'docker', instanceId: spec.instanceId, service: spec.service, revision: spec.revision };
+    const m: Managed = { container, identity, exited: undefined as unknown as Promise<ExitInfo>, ended, pid: undefined, freezerFd: undefined, frozen: false, killedByKumo: false };
     m.exited = this.whenExited(spec, m, waited, sink);
     this.instances.set(spec.instanceId, m);
     try {
@@ -233,6 +236,24 @@ export class DockerRuntime implements Runtime {
       revision: c.Labels['dev.kumo.revision'],
       running: c.State === 'running' || c.State === 'paused',
     }));
+  }
+
+  /** Instances share the host's network (see the isolation sentence). */
+  hasHostNetworkInstances(): boolean {
+    return this.instances.size > 0;
+  }
+
+  /** The instance whose container a host process runs in, by the container id in its cgroup path. */
+  instanceOfProcess(pid: number): InstanceIdentity | undefined {
+    if (this.instances.size === 0) return undefined;
+    let cgroups: string;
+    try {
+      cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    for (const m of this.instances.values()) if (cgroups.includes(m.container.id)) return m.identity;
+    return undefined;
   }
 
   async remove(instanceId: string): Promise<void> {

@@ -5,6 +5,8 @@
  * loopback. No default route and no route to any other instance, so instances cannot reach each
  * other (they also lack CAP_NET_ADMIN/NET_RAW to change that); an nftables table drops whatever
  * else arrives on the veths, so from inside only kumo's router and API ports on the gateway answer.
+ * The same table ties each veth to its instance's address: a packet from veth i must come from
+ * address i, so the peer address of a connection names the instance that made it.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,6 +53,8 @@ export class NetworkPool {
   private readonly poolId = randomBytes(6).toString('hex');
   /** Set when nftables could not be used; the isolation sentence says so. */
   filterWarning: string | undefined;
+  /** Set when the nftables table is in place (its per-veth address set needs one element per namespace). */
+  private filtering = false;
 
   constructor(private readonly o: NetworkPoolOptions) {
     this.range = parseRange(o.cidr);
@@ -125,15 +129,31 @@ export class NetworkPool {
     }
   }
 
+  private vethOf(i: number): string {
+    return `k${this.o.tag}-${i}`;
+  }
+
+  /** `"k<tag>-i" . <address i>`: the one source address packets from veth i may carry. */
+  private addressElement(i: number): string {
+    return `"${this.vethOf(i)}" . ${instanceAddress(this.range, i)}`;
+  }
+
   private async installFilter(): Promise<void> {
     const veths = `k${this.o.tag}-*`;
     const ports = this.o.allowedPorts.filter((p) => p > 0).join(', ');
+    const existing = [...this.existing().values()].map((i) => this.addressElement(i));
     const rules = [
       `table inet kumo_${this.o.tag} {}`,
       `delete table inet kumo_${this.o.tag}`,
       `table inet kumo_${this.o.tag} {`,
+      '  set instance_addresses {',
+      '    type ifname . ipv4_addr',
+      existing.length > 0 ? `    elements = { ${existing.join(', ')} }` : '',
+      '  }',
       '  chain input {',
       '    type filter hook input priority 0; policy accept;',
+      // Anti-spoofing: an instance cannot pass for another one (or for the host) by its source address.
+      `    iifname "${veths}" iifname . ip saddr != @instance_addresses drop`,
       `    iifname "${veths}" ct state established,related accept`,
       ports ? `    iifname "${veths}" ip daddr ${this.range.gateway} tcp dport { ${ports} } accept` : '',
       `    iifname "${veths}" drop`,
@@ -147,8 +167,9 @@ export class NetworkPool {
     ];
     try {
       await run('nft', ['-f', '-'], rules.filter(Boolean).join('\n'));
+      this.filtering = true;
     } catch (err) {
-      this.filterWarning = `nftables is not usable (${(err as Error).message.split('\n')[0] ?? ''}), so other ports on ${this.range.gateway} are reachable from instances`;
+      this.filterWarning = `nftables is not usable (${(err as Error).message.split('\n')[0] ?? ''}), so other ports on ${this.range.gateway} are reachable from instances and their source addresses are not checked`;
       this.o.onError?.(new Error(this.filterWarning));
     }
   }
@@ -183,7 +204,7 @@ export class NetworkPool {
     const name = `${this.prefix}${i}`;
     const address = instanceAddress(this.range, i);
     const gw = this.range.gateway;
-    const veth = `k${this.o.tag}-${i}`;
+    const veth = this.vethOf(i);
     const script = [
       'set -e',
       `ip netns add ${name}`,
@@ -197,7 +218,11 @@ export class NetworkPool {
       `ip -n ${name} addr add ${address}/32 dev eth0`,
       `ip -n ${name} link set eth0 up`,
       `ip -n ${name} route add ${gw}/32 dev eth0 src ${address}`,
-    ].join('\n');
+      // Before anything runs inside: the veth's one allowed source address.
+      this.filtering ? `nft add element inet kumo_${this.o.tag} instance_addresses '{ ${this.addressElement(i)} }'` : '',
+    ]
+      .filter(Boolean)
+      .join('\n');
     try {
       await run('sh', ['-c', script]);
     } catch (err) {

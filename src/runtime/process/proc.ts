@@ -16,6 +16,17 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
+/** Parent, process group and session of a process (fields 4-6 of /proc/PID/stat). */
+export function processRelations(pid: number): { ppid: number; pgrp: number; session: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]) };
+  } catch {
+    return undefined;
+  }
+}
+
 const TICKS_PER_SEC = 100;
 const PAGE_SIZE = 4096;
 

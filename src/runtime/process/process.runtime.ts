@@ -10,11 +10,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { KumoError } from '../../shared/errors.js';
+import type { InstanceIdentity } from '../../shared/origin.js';
 import { forEachLine } from '../lines.js';
 import { waitForListening } from '../probe.js';
 import type { ExitInfo, Instance, InstanceSink, InstanceSpec, InstanceStats, Runtime, RuntimeInstanceInfo } from '../runtime.js';
 import { commandForSource } from './source-command.js';
-import { freeLoopbackPort, processStartTime, readProcStats } from './proc.js';
+import { freeLoopbackPort, processRelations, processStartTime, readProcStats } from './proc.js';
 
 interface PidFile {
   instanceId: string;
@@ -28,6 +29,7 @@ interface PidFile {
 interface Managed {
   child: ChildProcess;
   pid: number;
+  identity: InstanceIdentity;
   exited: Promise<ExitInfo>;
   frozen: boolean;
 }
@@ -115,7 +117,8 @@ export class ProcessRuntime implements Runtime {
       startTime: processStartTime(pid) ?? '',
     };
     writeFileSync(this.pidFile(spec.instanceId), JSON.stringify(record));
-    this.instances.set(spec.instanceId, { child, pid, exited, frozen: false });
+    const identity: InstanceIdentity = { runtime: 'process', instanceId: spec.instanceId, service: spec.service, revision: spec.revision };
+    this.instances.set(spec.instanceId, { child, pid, identity, exited, frozen: false });
 
     const timings: Instance['timings'] = { requestedAt, preparedAt: requestedAt, spawnedAt };
     const abort = new AbortController();
@@ -204,6 +207,33 @@ export class ProcessRuntime implements Runtime {
   stats(instanceId: string): InstanceStats | undefined {
     const m = this.instances.get(instanceId);
     return m ? readProcStats(m.pid) : undefined;
+  }
+
+  hasHostNetworkInstances(): boolean {
+    return this.instances.size > 0;
+  }
+
+  /**
+   * The instance a host process belongs to: each instance leads a session and process group of its
+   * own, so a process is an instance's when its session or group is, or an ancestor is the instance.
+   * (A descendant that leaves both and is re-parented escapes this; the process runtime isolates
+   * nothing, and its apps can read kumo's home anyway.)
+   */
+  instanceOfProcess(pid: number): InstanceIdentity | undefined {
+    if (this.instances.size === 0) return undefined;
+    const byPid = new Map<number, InstanceIdentity>();
+    for (const m of this.instances.values()) byPid.set(m.pid, m.identity);
+    let p = pid;
+    for (let depth = 0; depth < 64 && p > 1; depth++) {
+      const id = byPid.get(p);
+      if (id) return id;
+      const rel = processRelations(p);
+      if (!rel) return undefined;
+      const bySession = byPid.get(rel.session) ?? byPid.get(rel.pgrp);
+      if (bySession) return bySession;
+      p = rel.ppid;
+    }
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -10,9 +10,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { Socket } from 'node:net';
 import { KumoError } from '../../shared/errors.js';
+import type { InstanceIdentity } from '../../shared/origin.js';
 import { LayerCache } from '../image/layer-cache.js';
-import { GatewayForwarder } from '../network/forwarder.js';
+import { GatewayListeners } from '../network/gateway.js';
 import { NetworkPool } from '../network/pool.js';
 import { processStartTime } from '../process/proc.js';
 import { waitForListening } from '../probe.js';
@@ -31,9 +33,15 @@ export interface RuncRuntimeOptions {
   network: {
     /** Range for instance addresses (default 10.213.0.0/16). */
     cidr?: string;
-    /** kumo's router and Google API port on the host's loopback, reached from inside through the gateway. */
+    /** kumo's router and Google API port, reached from inside on the gateway address. */
     routerPort: number;
     apiPort: number;
+    /**
+     * Where connections instances make to the gateway go, in-process, with the instance's own
+     * address as their peer (the front door's and the Google API port's `accept`). Without one,
+     * nothing answers on that port of the gateway.
+     */
+    accept?: { router?: (socket: Socket) => void; api?: (socket: Socket) => void };
     /** Host names (`NAME.localhost`, `TAG---NAME.localhost`) that resolve to the router inside instances. */
     hosts: () => string[];
     /** Namespaces kept ready (default 2). */
@@ -71,7 +79,7 @@ export class RuncRuntime implements Runtime {
   private readonly layers: LayerCache;
   private readonly cgroups: Cgroups;
   private readonly pool: NetworkPool;
-  private readonly forwarder: GatewayForwarder;
+  private readonly gatewayListeners: GatewayListeners;
   private readonly deps: ContainerDeps;
   private readonly tag: string;
   private readonly ready: Promise<void>;
@@ -92,7 +100,11 @@ export class RuncRuntime implements Runtime {
       inUse: () => new Set(this.records().flatMap((r) => (r.netns ? [r.netns] : []))),
       onError: o.onError,
     });
-    this.forwarder = new GatewayForwarder(this.pool.gateway, [o.network.routerPort, o.network.apiPort]);
+    const accept = o.network.accept ?? {};
+    this.gatewayListeners = new GatewayListeners(this.pool.gateway, [
+      ...(accept.router ? [{ port: o.network.routerPort, accept: accept.router }] : []),
+      ...(accept.api ? [{ port: o.network.apiPort, accept: accept.api }] : []),
+    ]);
     this.deps = {
       runc: o.runcPath ?? 'runc',
       runcRoot: join(o.stateDir, 'runc'),
@@ -119,7 +131,7 @@ export class RuncRuntime implements Runtime {
 
   private async setUp(): Promise<void> {
     await this.pool.init();
-    await this.forwarder.start();
+    await this.gatewayListeners.start();
   }
 
   private get bundlesDir(): string {
@@ -369,6 +381,30 @@ export class RuncRuntime implements Runtime {
     return c ? this.cgroups.stats(c.id) : undefined;
   }
 
+  /** The running instance that holds this address of its own (containers held ready run no code yet). */
+  instanceAt(address: string): InstanceIdentity | undefined {
+    for (const [instanceId, c] of this.instances) if (c.net?.address === address) return identity(instanceId, c);
+    return undefined;
+  }
+
+  hasHostNetworkInstances(): boolean {
+    for (const c of this.instances.values()) if (!c.net) return true;
+    return false;
+  }
+
+  /** The instance a host process runs in, by kumo's cgroup path (`kumo-<tag>/<container>/`). */
+  instanceOfProcess(pid: number): InstanceIdentity | undefined {
+    if (!this.hasHostNetworkInstances()) return undefined;
+    let cgroups: string;
+    try {
+      cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    for (const [instanceId, c] of this.instances) if (cgroups.includes(`kumo-${this.tag}/${c.id}/`)) return identity(instanceId, c);
+    return undefined;
+  }
+
   /** Mounts still held under the state directory (for leak checks). */
   leftoverMounts(): string[] {
     return mountsUnder(resolve(this.o.stateDir));
@@ -380,10 +416,14 @@ export class RuncRuntime implements Runtime {
     for (const [k, l] of [...this.warm.entries()]) for (const c of [...l]) this.discard(k, c);
     await Promise.all([...this.discarding]);
     await this.ready.catch(() => undefined);
-    await this.forwarder.close();
+    await this.gatewayListeners.close();
     await this.pool.close();
     if (this.instances.size === 0) this.cgroups.removeRoot();
   }
+}
+
+function identity(instanceId: string, c: Container): InstanceIdentity {
+  return { runtime: 'runc', instanceId, service: c.spec.service, revision: c.spec.revision };
 }
 
 async function openGate(fifo: string): Promise<void> {

@@ -8,7 +8,7 @@ import type { LogStore } from '../../observability/logs/log.store.js';
 import type { LogEntry, Severity } from '../../observability/log.types.js';
 import type { InstanceSpec, Runtime, RuntimeKind } from '../../runtime/runtime.js';
 import type { Revision } from '../revision.types.js';
-import { revisionSettings } from '../revision.settings.js';
+import { hostNetworkRefusal, revisionSettings } from '../revision.settings.js';
 import type { RevisionSettings } from '../revision.settings.js';
 import { instanceId } from '../naming.js';
 import { runtimeForDeploy } from '../../runtime/select.js';
@@ -43,6 +43,8 @@ export interface DispatchersOptions {
   workloadFor(revision: Revision, settings: RevisionSettings): Promise<InstanceSpec['workload']>;
   /** Extra observers per revision (metrics, billing). */
   observerFor?(service: string, revision: string, settings: RevisionSettings): PoolObserver;
+  /** `kumo server --allow-host-network`; without it a revision stored with host networking does not start. */
+  allowHostNetwork?: boolean;
 }
 
 const REASON_TEXT: Record<StartReason, string> = {
@@ -131,21 +133,26 @@ export class Dispatchers {
             }),
           ),
       }),
-      specFor: async (id) => ({
-        instanceId: id,
-        service,
-        revision: name,
-        configuration,
-        workload: await this.o.workloadFor(revision, settings),
-        ...(settings.command ? { command: settings.command } : {}),
-        ...(settings.args ? { args: settings.args } : {}),
-        env: { ...this.o.baseEnv, ...settings.env, K_SERVICE: service, K_REVISION: name, K_CONFIGURATION: configuration },
-        containerPort: settings.containerPort,
-        cpuMillis: settings.cpuMillis,
-        memoryBytes: settings.memoryBytes,
-        startupTimeoutMs: this.o.startupTimeoutMs,
-        network: settings.network ?? 'isolated',
-      }),
+      specFor: async (id) => {
+        // A revision stored before the server lost --allow-host-network does not start on the host's network.
+        const refused = hostNetworkRefusal(settings, this.o.allowHostNetwork ?? false, service);
+        if (refused) throw refused;
+        return {
+          instanceId: id,
+          service,
+          revision: name,
+          configuration,
+          workload: await this.o.workloadFor(revision, settings),
+          ...(settings.command ? { command: settings.command } : {}),
+          ...(settings.args ? { args: settings.args } : {}),
+          env: { ...this.o.baseEnv, ...settings.env, K_SERVICE: service, K_REVISION: name, K_CONFIGURATION: configuration },
+          containerPort: settings.containerPort,
+          cpuMillis: settings.cpuMillis,
+          memoryBytes: settings.memoryBytes,
+          startupTimeoutMs: this.o.startupTimeoutMs,
+          network: settings.network ?? 'isolated',
+        };
+      },
     });
     this.pools.set(name, pool);
     return pool;

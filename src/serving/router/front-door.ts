@@ -8,13 +8,19 @@
  * connection whose request names kumo itself, or that the engine leaves to Node (HTTP/1.0,
  * Upgrade, absolute-form targets), is handed to the http.Server at a request boundary; that
  * server still routes services too (through undici), so nothing depends on which side has it.
+ *
+ * Connections arrive on the front door's own listener or, from instances, handed over in-process
+ * by the runtime's gateway listener (`accept`); either way the socket keeps its real peer, and
+ * `originOf` says who that is (a host process, which instance, or a remote peer).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
-import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { KumoError } from '../../shared/errors.js';
+import type { Origin, Origins } from '../../shared/origin.js';
+import { WITHOUT_INSTANCES } from '../../shared/origin.js';
 import type { Dispatchers } from '../dispatcher/dispatchers.js';
 import type { RevisionPool } from '../dispatcher/revision-pool.js';
 import { parseServiceHost } from '../naming.js';
@@ -55,6 +61,8 @@ export interface FrontDoorOptions {
   maxQueueWaitMs?: number;
   /** Serve service traffic on the raw HTTP/1.1 engine (default); false leaves every request to Node's http.Server. */
   rawEngine?: boolean;
+  /** Who is at the other end of a connection (default: loopback is the host, nothing else is). */
+  origins?: Origins;
 }
 
 /** Idle keep-alive connections are closed after this long (as Node's http.Server here). */
@@ -79,12 +87,20 @@ export class FrontDoor {
   private readonly conns = new Set<ClientConn>();
   private readonly engine: RawEngine;
   private sweeper: NodeJS.Timeout | undefined;
+  private readonly raw: boolean;
+  private closed = false;
 
   constructor(private readonly o: FrontDoorOptions) {
     this.maxBody = o.maxBodyBytes ?? MAX_BODY_BYTES;
     this.events = o.events ?? NO_EVENTS;
     this.server = createServer({ requestTimeout: 0, headersTimeout: HEAD_TIMEOUT_MS, keepAliveTimeout: IDLE_TIMEOUT_MS }, (req, res) => this.onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
+    // `Expect: 100-continue`: kumo's API says "continue" only once the caller is authorized;
+    // everything else gets it at once, as Node's default does.
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (!(req.url ?? '').startsWith('/api/')) res.writeContinue();
+      this.onRequest(req, res);
+    });
     this.server.on('clientError', (_err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     });
@@ -101,11 +117,24 @@ export class FrontDoor {
       },
       forget: (conn) => this.conns.delete(conn),
     };
-    const raw = o.rawEngine ?? true;
-    this.listener = createNetServer({ noDelay: true }, (socket) => {
-      if (raw) this.conns.add(new ClientConn(socket, this.engine));
-      else this.server.emit('connection', socket);
-    });
+    this.raw = o.rawEngine ?? true;
+    this.listener = createNetServer({ noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  /** Serve a connection accepted elsewhere (the instances' gateway) as if it came to the front door's port. */
+  accept(socket: Socket): void {
+    if (this.closed) return void socket.destroy();
+    socket.setNoDelay(true);
+    if (this.raw) this.conns.add(new ClientConn(socket, this.engine));
+    else this.server.emit('connection', socket);
+  }
+
+  /**
+   * Who is calling on this connection, from the connection itself (never a header): for kumo's own
+   * endpoints, and for request handling that depends on the caller (`internal` ingress).
+   */
+  originOf(socket: Socket): Promise<Origin> {
+    return (this.o.origins ?? WITHOUT_INSTANCES).of(socket);
   }
 
   async listen(): Promise<number> {
@@ -121,6 +150,7 @@ export class FrontDoor {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
     for (const c of this.conns) c.socket.destroy();
     this.conns.clear();
