@@ -46,7 +46,8 @@ function sourceDir(files: Record<string, string>): string {
 }
 
 beforeAll(async () => {
-  k = await startKumo(['--metrics-step', '1s']);
+  // --metrics-open: processes on this machine scrape without a token, instances never do.
+  k = await startKumo(['--metrics-step', '1s', '--metrics-open']);
   secret = deployHello(k, uniqueName('secret'), []);
   // A private service too: its name must not leak either.
   const r = k.cli(['run', 'deploy', `${secret}-private`, '--source', join(process.cwd(), 'examples', 'hello'), '--no-allow-unauthenticated']);
@@ -90,17 +91,17 @@ describe('the dashboard without a session', () => {
     expect((await api(k, 'GET', `/api/services/${secret}`)).status).toBe(200);
   });
 
-  it('/metrics needs an access token', async () => {
+  it('/metrics with --metrics-open: this machine scrapes without a token', async () => {
     const without = await raw('/metrics');
-    expect(without.status).toBe(401);
-    expect(await without.text()).toContain('--metrics-open');
+    expect(without.status).toBe(200);
+    expect(await without.text()).toContain(secret);
     const withToken = await raw('/metrics', { headers: { authorization: `Bearer ${adminToken(k)}` } });
     expect(withToken.status).toBe(200);
     expect(await withToken.text()).toContain(secret);
     expect((await raw('/metrics', { headers: { authorization: 'Bearer not-a-token' } })).status).toBe(401);
   });
 
-  it('an instance without a token sees no service on / or /metrics', async () => {
+  it('an instance without a token sees no service on / or /metrics, --metrics-open or not', async () => {
     for (const path of ['/', '/metrics', '/api/services']) {
       const r = await call(k, `${inside}.localhost`, `/fetch?url=${encodeURIComponent(`${k.url}${path}`)}`);
       const reply = JSON.parse(r.body) as { status: number; body: string };

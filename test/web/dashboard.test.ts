@@ -281,6 +281,10 @@ describe('the dashboard in a browser', () => {
     expect(svc.spec.template.spec.containerConcurrency).toBe(5);
     expect(svc.spec.template.metadata.annotations?.['autoscaling.knative.dev/maxScale']).toBe('3');
 
+    // Without --metrics-open, /metrics needs a token, also from this machine.
+    const host = await fetch(`${k.url}/metrics`);
+    expect(host.status).toBe(401);
+    expect(await host.text()).toContain('--metrics-open');
     // A runc instance reaching kumo without a token sees no service on / or /metrics.
     for (const path of ['/', '/metrics']) {
       const r = JSON.parse((await call(k, `${names.ui}.localhost`, `/fetch?url=${encodeURIComponent(`http://kumo.internal:${k.port}${path}`)}`)).body) as { status: number; body: string };
@@ -304,10 +308,10 @@ describe('the dashboard in a browser', () => {
     expect(new URL(page.url()).pathname).toBe('/server');
   });
 
-  it('every page passes axe-core in light and dark mode (screenshots of each)', async () => {
+  it('every page passes axe-core in light mode, the main ones in dark too (screenshots of each)', async () => {
     const repo = runcSkip ? undefined : `${prefix}/app`;
     const pages: [string, string, string][] = [
-      ['services', '/services', 'table.list tbody tr'],
+      ['services', '/services?sort=rps&dir=desc', 'table.list tbody tr'],
       ['service', `/services/${names.split}`, 'tr[data-revision]'],
       ['service-metrics', `/services/${names.busy}?tab=metrics`, '[data-chart="requests"] [role=img]'],
       ['service-logs', `/services/${names.logger}?tab=logs`, '.logrow'],
@@ -321,9 +325,12 @@ describe('the dashboard in a browser', () => {
       ['not-yet', '/pubsub', 'main h1'],
     ];
     const found: string[] = [];
+    // Every page in light; in dark, the pages that between them use every colour of the theme.
+    const dark = new Set(['services', 'service', 'service-metrics', 'service-logs', 'billing', 'server', 'not-yet']);
     for (const scheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme: scheme });
       for (const [name, path, ready] of pages) {
+        if (scheme === 'dark' && !dark.has(name)) continue;
         await page.goto(`${k.url}${path}`);
         await page.waitForSelector(ready, { timeout: 30_000 });
         await page.waitForTimeout(300);

@@ -36,15 +36,15 @@ interface Row {
 
 type SortKey = 'name' | 'state' | 'region' | 'at' | 'rps' | 'instances';
 
-const COLUMNS: { key: SortKey | undefined; label: string }[] = [
+const COLUMNS: { key: SortKey | undefined; label: string; sub?: string }[] = [
   { key: 'state', label: 'Status' },
   { key: 'name', label: 'Name' },
   { key: undefined, label: 'URL' },
   { key: 'region', label: 'Region' },
   { key: 'at', label: 'Last deployed' },
   { key: 'rps', label: 'Requests/s' },
-  { key: 'instances', label: 'Instances (active / idle)' },
-  { key: undefined, label: 'Requests, last 30 min' },
+  { key: 'instances', label: 'Instances', sub: 'active / idle' },
+  { key: undefined, label: 'Requests', sub: 'last 30 min' },
 ];
 
 function rowsOf(services: readonly Service[], stats: ServiceStats | undefined): Row[] {
@@ -146,6 +146,7 @@ function ServicesList({ loc }: PageProps): JSX.Element {
                   ) : (
                     c.label
                   )}
+                  {c.sub && <span class="sub">{c.sub}</span>}
                 </th>
               ))}
             </tr>
@@ -178,7 +179,7 @@ function ServicesList({ loc }: PageProps): JSX.Element {
                   {r.active} / {r.idle}
                 </td>
                 <td>
-                  <Sparkline values={r.requests} label={`${r.name}: ${r.requests.reduce((a, b) => a + b, 0)} requests in the last 30 minutes`} />
+                  <Sparkline width={100} values={r.requests} label={`${r.name}: ${r.requests.reduce((a, b) => a + b, 0)} requests in the last 30 minutes`} />
                 </td>
               </tr>
             ))}
