@@ -293,6 +293,63 @@ describe('the dashboard in a browser', () => {
     }
   });
 
+  it('makes a service private and public, changes its scaling, deletes a revision and the service, each confirmed', async () => {
+    await page.goto(`${k.url}/services/${names.live}?tab=settings`);
+    await page.waitForSelector('[data-testid=access]:has-text("Public")');
+    await page.click('button:has-text("Make private")');
+    await page.waitForSelector('[data-testid=access]:has-text("Private")');
+    expect([401, 403]).toContain((await call(k, `${names.live}.localhost`, '/')).status);
+    await page.click('button:has-text("Make public")');
+    await page.waitForSelector('[data-testid=access]:has-text("Public")');
+    expect((await call(k, `${names.live}.localhost`, '/')).status).toBe(200);
+
+    const before = (await api<Service>(k, 'GET', `/api/services/${names.live}`)).json.status.latestCreatedRevisionName;
+    await page.fill('#max-instances', '4');
+    await page.click('button:has-text("Save scaling")');
+    const svc = await waitFor(
+      'the new revision',
+      async () => (await api<Service>(k, 'GET', `/api/services/${names.live}`)).json,
+      (s) => s.status.latestReadyRevisionName !== before && s.status.latestReadyRevisionName !== undefined,
+      60_000,
+      250,
+    );
+    expect(svc.spec.template.metadata.annotations?.['autoscaling.knative.dev/maxScale']).toBe('4');
+
+    // The old revision serves nothing now: delete it, after the dialog.
+    await page.click('role=tab[name="Revisions and traffic"]');
+    await page.click(`tr[data-revision="${before ?? ''}"] button:has-text("Delete")`);
+    await page.waitForSelector('dialog[open]');
+    expect(await axeSerious(page)).toEqual([]);
+    await screenshot(page, 'confirm-delete');
+    await page.click('dialog[open] button:has-text("Cancel")');
+    expect((await api(k, 'GET', `/api/revisions/${before ?? ''}`)).status).toBe(200);
+    await page.click(`tr[data-revision="${before ?? ''}"] button:has-text("Delete")`);
+    await page.click('dialog[open] button:has-text("Delete revision")');
+    await page.waitForSelector(`tr[data-revision="${before ?? ''}"]`, { state: 'detached' });
+    expect((await api(k, 'GET', `/api/revisions/${before ?? ''}`)).status).toBe(404);
+
+    await page.click('button:has-text("Delete service")');
+    await page.click('dialog[open] button:has-text("Delete service")');
+    await page.waitForURL(`${k.url}/services`);
+    expect((await api(k, 'GET', `/api/services/${names.live}`)).status).toBe(404);
+  });
+
+  it('a click on a chart opens the logs of that moment', async () => {
+    await page.goto(`${k.url}/services/${names.logger}?tab=metrics`);
+    await page.waitForSelector('[data-chart="requests"] .u-over');
+    const box = await page.locator('[data-chart="requests"] .u-over').boundingBox();
+    expect(box).not.toBeNull();
+    await page.mouse.move((box?.x ?? 0) + (box?.width ?? 0) - 3, (box?.y ?? 0) + (box?.height ?? 0) / 2);
+    await page.mouse.click((box?.x ?? 0) + (box?.width ?? 0) - 3, (box?.y ?? 0) + (box?.height ?? 0) / 2);
+    await page.waitForURL((u) => u.searchParams.get('tab') === 'logs' && u.searchParams.has('since') && u.searchParams.has('until'));
+    const u = new URL(page.url());
+    const span = Date.parse(u.searchParams.get('until') ?? '') - Date.parse(u.searchParams.get('since') ?? '');
+    expect(span).toBeGreaterThan(0);
+    expect(span).toBeLessThanOrEqual(60_000);
+    await page.waitForSelector('button:has-text("Show all times")');
+    await page.waitForSelector('[data-testid=log-count]');
+  });
+
   it('is keyboard navigable: skip link, navigation, tabs with arrow keys', async () => {
     await page.goto(`${k.url}/services/${names.logger}`);
     await page.waitForSelector('role=tab[name="Metrics"]');
