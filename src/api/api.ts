@@ -1,7 +1,8 @@
 /**
  * kumo's own control-plane API under `/api/`: services, revisions, operations, sources, logs
- * and instances. Every call needs a kumo access token; the admin API is never open, and no
- * body is read before the token is checked. JSON bodies count against the server's body budget.
+ * and instances. Every call needs a kumo access token, or the dashboard's session (its page
+ * calls these same routes); the admin API is never open, and no body is read before the caller
+ * is checked. JSON bodies count against the server's body budget.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { bearerFrom } from '../auth/tokens.js';
@@ -27,6 +28,11 @@ export interface ApiOptions {
   dispatchers: Dispatchers;
   /** Throws KumoError UNAUTHENTICATED / PERMISSION_DENIED. */
   authenticate(token: string): TokenClaims;
+  /**
+   * A call without a token may carry the dashboard's session: true lets it through, a KumoError
+   * refuses it (ended session, cross-site call), undefined means it has none.
+   */
+  session?(req: IncomingMessage): true | KumoError | undefined;
   info(): Record<string, unknown>;
   now(): number;
   /** More routes from other rooms (registry admin, billing, metrics). */
@@ -60,6 +66,27 @@ function severityParam(url: URL): Severity | undefined {
   return s;
 }
 
+const LOG_KINDS: readonly LogKind[] = ['stdout', 'stderr', 'requests', 'system'];
+
+function kindsParam(url: URL): LogKind[] | undefined {
+  const v = url.searchParams.get('kinds');
+  if (v === null) return undefined;
+  const kinds = v.split(',');
+  const bad = kinds.find((k) => !LOG_KINDS.includes(k as LogKind));
+  if (bad !== undefined) throw new KumoError('INVALID_ARGUMENT', `kinds must be a comma-separated list of ${LOG_KINDS.join(', ')}; got "${bad}"`, { field: 'kinds' });
+  return kinds as LogKind[];
+}
+
+/** A free-text parameter: at most 200 characters, no control characters. */
+function textParam(url: URL, name: string): string | undefined {
+  const v = url.searchParams.get(name);
+  if (v === null || v === '') return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (v.length > 200 || /[\u0000-\u001f]/.test(v)) {
+    throw new KumoError('INVALID_ARGUMENT', `${name} must be at most 200 characters with no control characters`, { field: name });
+  }
+  return v;
+}
 
 export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = new Routes();
@@ -124,15 +151,21 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
     const service = p.name ?? '';
     const severity = severityParam(url);
     const since = timeParam(url, 'since', o.now());
+    const until = timeParam(url, 'until', o.now());
     const revision = url.searchParams.get('revision') ?? undefined;
-    const kinds = url.searchParams.get('kinds')?.split(',') as LogKind[] | undefined;
+    const kinds = kindsParam(url);
+    const text = textParam(url, 'text');
+    const trace = textParam(url, 'trace');
     const entries = await o.logs.query({
       service,
       limit: intParam(url, 'limit', 100, 1, 10_000),
       ...(severity ? { severity } : {}),
       ...(since !== undefined ? { sinceMs: since } : {}),
+      ...(until !== undefined ? { untilMs: until } : {}),
       ...(revision ? { revision } : {}),
       ...(kinds ? { kinds } : {}),
+      ...(text ? { text } : {}),
+      ...(trace ? { trace } : {}),
     });
     sendJson(res, 200, { entries });
   });
@@ -140,7 +173,8 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
     const service = p.name ?? '';
     const severity = severityParam(url);
     const revision = url.searchParams.get('revision') ?? undefined;
-    const filter = { service, ...(severity ? { severity } : {}), ...(revision ? { revision } : {}) };
+    const text = textParam(url, 'text');
+    const filter = { service, ...(severity ? { severity } : {}), ...(revision ? { revision } : {}), ...(text ? { text } : {}) };
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
     res.write(': tailing logs\n\n');
     const off = o.logs.subscribe((e) => {
@@ -161,8 +195,12 @@ export function createApi(o: ApiOptions): (req: IncomingMessage, res: ServerResp
       if (m === undefined) throw new KumoError('NOT_FOUND', `no API route ${req.method ?? ''} ${url.pathname}`);
       if (m === 'method') throw new KumoError('INVALID_ARGUMENT', `${req.method ?? ''} is not allowed on ${url.pathname}`);
       const token = bearerFrom(req.headers.authorization);
-      if (!token) throw new KumoError('UNAUTHENTICATED', 'the kumo API needs an access token: send "Authorization: Bearer $(kumo auth print-access-token)"');
-      o.authenticate(token);
+      if (token) o.authenticate(token);
+      else {
+        const session = o.session?.(req);
+        if (session instanceof KumoError) throw session;
+        if (session !== true) throw new KumoError('UNAUTHENTICATED', 'the kumo API needs an access token: send "Authorization: Bearer $(kumo auth print-access-token)"');
+      }
       const lease = budget.lease();
       leases.set(req, lease);
       res.once('close', () => lease.release());

@@ -1,4 +1,8 @@
-/** API routes over metrics and billing: `/api/services/NAME/metrics`, `/api/metrics`, `/api/billing/report`. */
+/**
+ * API routes over metrics and billing: `/api/services/NAME/metrics`, `/api/metrics`,
+ * `/api/services:stats` (every service's request rate, instances and sparkline at once),
+ * `/api/billing/report`.
+ */
 import { KumoError } from '../shared/errors.js';
 import { isMetricName, METRIC_NAMES } from '../observability/metrics/index.js';
 import type { MetricsStore } from '../observability/metrics/index.js';
@@ -9,8 +13,19 @@ import type { Routes } from './http.js';
 import { sendJson, timeParam } from './http.js';
 import { parseDurationMs } from '../shared/units.js';
 
+/** A service's instances right now. */
+export interface InstanceCounts {
+  /** Ready and serving at least one request. */
+  active: number;
+  /** Ready with nothing in flight (frozen ones included). */
+  idle: number;
+  starting: number;
+}
+
 export interface TelemetryRouteOptions {
   metrics: MetricsStore;
+  /** Live instance counts by service. */
+  instances?(): Map<string, InstanceCounts>;
   billing: BillingStore;
   pricing?: PricingTable;
   now(): number;
@@ -55,6 +70,30 @@ export function addTelemetryRoutes(routes: Routes, o: TelemetryRouteOptions): vo
         groupByRevision: url.searchParams.get('groupByRevision') === 'true',
       }),
     );
+  });
+  routes.add('GET', '/api/services:stats', (_req, res, _p, url) => {
+    const now = o.now();
+    const w = url.searchParams.get('window') ?? '30m';
+    const windowMs = parseDurationMs(w);
+    if (windowMs === undefined || windowMs < 60_000 || windowMs > 3_600_000) {
+      throw new KumoError('INVALID_ARGUMENT', `window must be a duration from 1m to 1h; got "${w}"`, { field: 'window' });
+    }
+    const fine = o.metrics.retention.fineStepMs;
+    const stepMs = Math.max(fine, Math.ceil(windowMs / 30 / fine) * fine);
+    const spark = o.metrics.serviceTotals('request_count', now - windowMs, now, stepMs);
+    const lastMinute = o.metrics.serviceTotals('request_count', now - 60_000, now, fine);
+    const seconds = Math.max(1, (now - lastMinute.startMs) / 1000);
+    const live = o.instances?.() ?? new Map<string, InstanceCounts>();
+    const items: Record<string, { requestsPerSec: number; instances: InstanceCounts; requests: number[] }> = {};
+    for (const name of new Set([...spark.services.keys(), ...live.keys()])) {
+      const recent = lastMinute.services.get(name) ?? [];
+      items[name] = {
+        requestsPerSec: recent.reduce((a, b) => a + b, 0) / seconds,
+        instances: live.get(name) ?? { active: 0, idle: 0, starting: 0 },
+        requests: spark.services.get(name) ?? new Array<number>(spark.steps).fill(0),
+      };
+    }
+    sendJson(res, 200, { nowMs: now, windowMs, startMs: spark.startMs, stepMs, steps: spark.steps, items });
   });
   routes.add('GET', '/api/metrics', (_req, res, _p, url) => {
     sendJson(res, 200, o.metrics.query({ metric: metricParam(url), ...window(url) }));

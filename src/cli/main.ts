@@ -12,6 +12,7 @@ import type { FlagSpecs } from './flags.js';
 import { parseFormat } from './output.js';
 import { configGet, configList, printAccessToken, printIdentityToken } from './commands/auth.js';
 import type { Command } from './commands/context.js';
+import { dashboard } from './commands/dashboard.js';
 import { deploy, DEPLOY_FLAGS } from './commands/deploy.js';
 import { logsRead, logsTail } from './commands/logs.js';
 import { billingReportCmd, metricsCmd } from './commands/billing.js';
@@ -111,6 +112,12 @@ const TREE: Record<string, Leaf> = {
       lifetime: { type: 'string', metavar: 'SECONDS', help: 'token lifetime (default 3600)' },
     },
     run: printIdentityToken,
+  },
+  dashboard: {
+    summary: 'print a link that signs your browser in to the dashboard (once, within a minute)',
+    usage: 'kumo dashboard [--open] [--print-url]',
+    flags: { open: { type: 'bool', help: 'open the link in your browser' }, 'print-url': { type: 'bool', help: 'print only the link' } },
+    run: dashboard,
   },
   'config get': { summary: 'print a setting (project, region, server, home)', usage: 'kumo config get project', flags: COMMON, run: configGet },
   'config list': { summary: 'print all settings', usage: 'kumo config list', flags: COMMON, run: configList },

@@ -43,6 +43,8 @@ export interface ServerConfig {
   allowHostNetwork: boolean;
   /** Let anyone pull from kumo's registry without a token. */
   anonymousPull: boolean;
+  /** Serve `/metrics` without a token to processes on this machine (never to instances). */
+  metricsOpen: boolean;
 }
 
 export const SERVER_FLAGS: FlagSpecs = {
@@ -69,6 +71,7 @@ export const SERVER_FLAGS: FlagSpecs = {
   'anonymous-pull': { type: 'bool', help: "let the registry serve pulls without a token (off by default)" },
   'api-open': { type: 'bool', help: "let the Google API port answer this machine's own processes without a token (never kumo's instances; off by default)" },
   'allow-host-network': { type: 'bool', help: "let revisions run on the host's network (kumo.dev/network: host; off by default: such an instance reaches everything on this machine)" },
+  'metrics-open': { type: 'bool', help: 'serve /metrics without a token to processes on this machine, not to instances (off by default)' },
 };
 
 function duration(key: string, raw: string | undefined, dflt: string, minMs: number, maxMs: number): number {
@@ -136,5 +139,6 @@ export function serverConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConf
     apiOpen: bool(p, 'api-open') ?? false,
     allowHostNetwork: bool(p, 'allow-host-network') ?? false,
     anonymousPull: bool(p, 'anonymous-pull') ?? false,
+    metricsOpen: bool(p, 'metrics-open') ?? false,
   };
 }

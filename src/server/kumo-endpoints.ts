@@ -1,22 +1,45 @@
 /**
  * What the front door answers for hosts that name no service (kumo itself): the API under
- * `/api/`, the registry under `/v2/`, Prometheus text at `/metrics`, `/healthz`, and a plain
- * index at `/` until the dashboard lands.
+ * `/api/`, the registry under `/v2/`, Prometheus text at `/metrics` (an access token, or
+ * `--metrics-open` for processes on this machine), `/healthz`, and the dashboard for every other
+ * path (nothing without its session).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendApiError } from '../api/http.js';
+import { bearerFrom } from '../auth/tokens.js';
 import { PROMETHEUS_CONTENT_TYPE } from '../observability/metrics/index.js';
-import type { RouteTable } from '../serving/route-table.js';
 import { KumoError } from '../shared/errors.js';
 
 export interface KumoEndpoints {
   api(req: IncomingMessage, res: ServerResponse): void;
   registry(req: IncomingMessage, res: ServerResponse): void;
+  /** The dashboard: sign-in, its shell and assets. */
+  web(req: IncomingMessage, res: ServerResponse): void;
   prometheus(): string;
-  routes: RouteTable;
-  version: string;
-  domain: string;
-  port(): number;
+  /** Throws KumoError for a token that is not a valid access token. */
+  authenticate(token: string): void;
+  /** `--metrics-open`: token-less scrapes from host peers. */
+  metricsOpen: boolean;
+  /**
+   * Whether the peer is a process on this machine that is none of kumo's instances (only these
+   * get `--metrics-open`'s token-less access).
+   */
+  hostPeer(req: IncomingMessage): boolean | Promise<boolean>;
+}
+
+async function metricsAllowed(o: KumoEndpoints, req: IncomingMessage): Promise<void> {
+  const token = bearerFrom(req.headers.authorization);
+  if (token) {
+    o.authenticate(token);
+    return;
+  }
+  if (o.metricsOpen && (await o.hostPeer(req))) return;
+  throw new KumoError(
+    'UNAUTHENTICATED',
+    o.metricsOpen
+      ? '/metrics is open only to processes on this machine (--metrics-open); others send "Authorization: Bearer $(kumo auth print-access-token)"'
+      : '/metrics needs an access token: send "Authorization: Bearer $(kumo auth print-access-token)", or start kumo server with --metrics-open to let processes on this machine scrape it without one',
+  );
 }
 
 export function kumoEndpoints(o: KumoEndpoints): (req: IncomingMessage, res: ServerResponse) => void {
@@ -25,9 +48,14 @@ export function kumoEndpoints(o: KumoEndpoints): (req: IncomingMessage, res: Ser
     if (path.startsWith('/api/')) return o.api(req, res);
     if (path === '/v2' || path.startsWith('/v2/')) return o.registry(req, res);
     if (path === '/metrics') {
-      const text = o.prometheus();
-      res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
-      res.end(text);
+      metricsAllowed(o, req).then(
+        () => {
+          const text = o.prometheus();
+          res.writeHead(200, { 'content-type': PROMETHEUS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' });
+          res.end(text);
+        },
+        (err: unknown) => sendApiError(res, err),
+      );
       return;
     }
     if (path === '/healthz') {
@@ -35,12 +63,6 @@ export function kumoEndpoints(o: KumoEndpoints): (req: IncomingMessage, res: Ser
       res.end('ok\n');
       return;
     }
-    if (path === '/' || path === '/index.html') {
-      const names = o.routes.names();
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(`kumo ${o.version}\n\n${names.length === 0 ? 'No services yet: kumo run deploy NAME --source DIR\n' : names.map((n) => `${n}  ${o.routes.get(n)?.url ?? ''}`).join('\n') + '\n'}`);
-      return;
-    }
-    sendApiError(res, new KumoError('NOT_FOUND', `nothing at ${path} on kumo itself; services answer at http://NAME.${o.domain}:${o.port()}`));
+    o.web(req, res);
   };
 }

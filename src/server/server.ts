@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createApi } from '../api/api.js';
 import { sendApiError } from '../api/http.js';
+import { addEventRoutes } from '../api/events.routes.js';
 import { addImageRoutes } from '../api/images.routes.js';
 import { addTelemetryRoutes } from '../api/telemetry.routes.js';
 import { ACCESS_AUDIENCE, loadOrCreateKeys, mintToken, verifyToken } from '../auth/tokens.js';
@@ -34,6 +35,7 @@ import { BodyBudget } from '../shared/body-budget.js';
 import { systemClock } from '../shared/clock.js';
 import { invalidArgument, KumoError } from '../shared/errors.js';
 import { openDatabase } from '../store/database.js';
+import { createDashboard } from '../web/index.js';
 import type { Database } from '../store/database.js';
 import type { ServerConfig } from './config.js';
 import { deployExamples } from './examples.js';
@@ -68,6 +70,7 @@ export interface RunningServer {
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = (l) => console.log(l)): Promise<RunningServer> {
   mkdirSync(cfg.home, { recursive: true });
   const clock = systemClock;
+  const startedAt = clock.now();
   const now = () => clock.now();
 
   // Phase 1: state and the rooms that need nothing but state.
@@ -235,28 +238,53 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
 
   // Phase 5: kumo's own API and endpoints; resume the control plane.
   const reg = registry;
+  const web = createDashboard({ now, port: () => port });
   const api = createApi({
     control,
     sources,
     logs,
     dispatchers,
     authenticate,
+    session: (req) => web.apiAccess(req),
     now,
     bodyBudget,
     extend: (r) => {
-      addTelemetryRoutes(r, { metrics: telemetry.metricsStore, billing: telemetry.billing, now, requireService: (name) => void control.getService(name) });
+      addTelemetryRoutes(r, { metrics: telemetry.metricsStore, billing: telemetry.billing, now, requireService: (name) => void control.getService(name), instances: () => dispatchers.instanceCounts() });
       addImageRoutes(r, { registry: reg, revisions: () => store.listRevisions() });
+      addEventRoutes(r, { onServingWrite: (fn) => store.onWrite(fn), onTelemetry: (fn) => telemetry.onEvent(fn) });
+      web.addRoutes(r);
     },
-    info: () => ({ version: VERSION, project: cfg.project, region: cfg.region, url: `http://localhost:${port}`, domain: cfg.domain, runtime: dispatchers.defaultRuntime, apiPort }),
+    info: () => ({
+      version: VERSION,
+      project: cfg.project,
+      region: cfg.region,
+      url: `http://localhost:${port}`,
+      domain: cfg.domain,
+      runtime: dispatchers.defaultRuntime,
+      apiPort,
+      // The server page of the dashboard.
+      server: {
+        host: cfg.host,
+        port,
+        home: cfg.home,
+        node: process.version,
+        startTime: new Date(startedAt).toISOString(),
+        runtimeReason: container.reason,
+        memory: { limitBytes: budget.limitBytes, usedBytes: budget.used, hostBytes: totalmem(), share: cfg.hostMemoryShare },
+        cpus: cpus().length,
+        metricsStepMs: cfg.metricsStepMs,
+        metricsOpen: cfg.metricsOpen,
+      },
+    }),
   });
   endpoints = kumoEndpoints({
     api,
     registry: (req, res) => reg.handle(req, res),
+    web: (req, res) => web.handle(req, res),
     prometheus: () => telemetry.prometheus(),
-    routes,
-    version: VERSION,
-    domain: cfg.domain,
-    port: () => port,
+    authenticate: (t) => void authenticate(t),
+    metricsOpen: cfg.metricsOpen,
+    hostPeer: async (req) => (await front.originOf(req.socket)).kind === 'host',
   });
   ready = true;
   control.start();
@@ -266,6 +294,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   log(`kumo ${VERSION} listening on ${url} (home ${cfg.home})`);
   log(`kumo: Google APIs (Cloud Run Admin v1/v2, operations) on ${cfg.host}:${apiPort}, gRPC and REST`);
   log(`kumo: runtime ${container.kind}: ${container.reason}`);
+  log(`kumo: dashboard at ${url}/ (sign in with \`kumo dashboard --open\`)${cfg.metricsOpen ? '; /metrics is open to processes on this machine (--metrics-open)' : ''}`);
   if (container.kind !== 'process') log(`kumo: source deploys run on the process runtime: ${processRuntime.isolation}`);
   else log(`kumo: the process runtime gives no isolation: ${processRuntime.isolation}`);
   if (cfg.allowHostNetwork) {

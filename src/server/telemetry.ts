@@ -31,6 +31,8 @@ export interface TelemetryOptions {
   hostCpus: number;
 }
 
+export type TelemetryEvent = { kind: 'roll'; tMs: number } | { kind: 'instances'; service: string };
+
 export class Telemetry implements CallEvents {
   readonly ids: IdSource = randomIdSource((b) => randomFillSync(b));
   readonly meter = new BillingMeter();
@@ -42,6 +44,7 @@ export class Telemetry implements CallEvents {
   private insertSeq = 0;
   private readonly timers: NodeJS.Timeout[];
   private dispatchers: Dispatchers | undefined;
+  private readonly listeners = new Set<(e: TelemetryEvent) => void>();
 
   constructor(private readonly o: TelemetryOptions) {
     this.billing = new BillingStore(o.db);
@@ -49,6 +52,16 @@ export class Telemetry implements CallEvents {
     this.metricsStore = new MetricsStore(o.db, o.clock);
     this.timers = [setInterval(() => this.roll(), o.stepMs)];
     for (const t of this.timers) t.unref();
+  }
+
+  /** Told after each roll (new metric points are stored) and when an instance starts, becomes ready or stops. */
+  onEvent(listener: (e: TelemetryEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(e: TelemetryEvent): void {
+    for (const fn of this.listeners) fn(e);
   }
 
   /** The pools to sample instance counts from on each roll. */
@@ -60,8 +73,10 @@ export class Telemetry implements CallEvents {
     const metrics = this.recorder.revision(service, revision);
     const mode = resolveBillingMode({ 'run.googleapis.com/cpu-throttling': settings.cpuThrottling ? 'true' : 'false' }).mode;
     const now = () => this.o.clock.now();
+    const changed = () => this.emit({ kind: 'instances', service });
     return {
       instanceStarting: (slot) => {
+        changed();
         this.meters.set(
           slot,
           this.meter.instanceStarting({ service, revision, instanceId: slot.id, mode, cpuMillis: settings.cpuMillis, memoryBytes: settings.memoryBytes }, slot.requestedAt),
@@ -70,15 +85,21 @@ export class Telemetry implements CallEvents {
       instanceReady: (slot, startupMs) => {
         this.meters.get(slot)?.ready(now());
         metrics.recordStartup(startupMs);
+        changed();
       },
       instanceFailed: (slot) => {
         const m = this.meters.get(slot);
         if (m && !m.isStopped) m.stopped(now());
+        changed();
       },
-      instanceStopping: (slot) => this.meters.get(slot)?.stopping(now()),
+      instanceStopping: (slot) => {
+        this.meters.get(slot)?.stopping(now());
+        changed();
+      },
       instanceExited: (slot) => {
         const m = this.meters.get(slot);
         if (m && !m.isStopped) m.stopped(now());
+        changed();
       },
       requestStarted: (slot, nowMs) => {
         this.meters.get(slot)?.requestStarted(nowMs);
@@ -174,6 +195,7 @@ export class Telemetry implements CallEvents {
       if (usage.length > 0) this.billing.record(usage);
       this.metricsStore.write(this.recorder.roll(now));
     })();
+    this.emit({ kind: 'roll', tMs: now });
   }
 
   close(): void {

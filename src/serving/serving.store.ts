@@ -76,6 +76,21 @@ export class ServingStore {
     };
   }
 
+  private readonly writeListeners = new Set<(service: string) => void>();
+
+  /**
+   * Told after every write, with the service it concerns ('' when unknown): the dashboard's live
+   * view. Writes come in bursts and may sit inside a transaction: listeners read later, not here.
+   */
+  onWrite(listener: (service: string) => void): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  private wrote(service: string): void {
+    for (const fn of this.writeListeners) fn(service);
+  }
+
   /** A new resourceVersion: increases with every write, across all objects. */
   nextVersion(): string {
     return String((this.q.nextSeq.get() as { value: number }).value);
@@ -102,6 +117,7 @@ export class ServingStore {
 
   putService(s: Service): void {
     this.q.putService.run(s.metadata.name, JSON.stringify(s));
+    this.wrote(s.metadata.name);
   }
 
   deleteService(name: string): void {
@@ -110,6 +126,7 @@ export class ServingStore {
       this.q.deleteRevisionsOf.run(name);
       this.q.deletePolicy.run(name);
     });
+    this.wrote(name);
   }
 
   findRevision(name: string): Revision | undefined {
@@ -125,10 +142,12 @@ export class ServingStore {
   putRevision(r: Revision): void {
     const service = r.metadata.labels['serving.knative.dev/service'] ?? '';
     this.q.putRevision.run(r.metadata.name, service, Date.parse(r.metadata.creationTimestamp), JSON.stringify(r));
+    this.wrote(service);
   }
 
   deleteRevision(name: string): void {
     this.q.deleteRevision.run(name);
+    this.wrote('');
   }
 
   findOperation(name: string): Operation | undefined {
@@ -142,6 +161,7 @@ export class ServingStore {
 
   putOperation(op: Operation): void {
     this.q.putOperation.run(op.name, op.target, Date.parse(op.createTime), op.done ? 1 : 0, JSON.stringify(op));
+    this.wrote(op.target.slice(op.target.lastIndexOf('/') + 1));
   }
 
   deleteOperation(name: string): void {
@@ -155,5 +175,6 @@ export class ServingStore {
 
   putPolicy(service: string, p: IamPolicy): void {
     this.q.putPolicy.run(service, JSON.stringify(p));
+    this.wrote(service);
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../src/observability/log.types.js';
 import type { BillingReport } from '../../src/serving/billing/index.js';
-import { api, call, deployHello, KUMO_BIN, removeHome, startKumo, uniqueName, waitFor } from '../helpers/kumo.js';
+import { adminToken, api, call, deployHello, KUMO_BIN, removeHome, startKumo, uniqueName, waitFor } from '../helpers/kumo.js';
 import type { KumoServer } from '../helpers/kumo.js';
 
 // An app that logs one structured line per request, carrying the trace kumo passed it.
@@ -125,7 +125,7 @@ describe('logs, metrics and billing end to end', () => {
     const bad = await api<{ error: { message: string } }>(k, 'GET', `/api/services/${name}/metrics?metric=nonsense`);
     expect(bad.status).toBe(400);
     expect(bad.json.error.message).toContain('is not one kumo records');
-    const prom = await (await fetch(`${k.url}/metrics`)).text();
+    const prom = await (await fetch(`${k.url}/metrics`, { headers: { authorization: `Bearer ${adminToken(k)}` } })).text();
     expect(prom).toContain('# TYPE run_googleapis_com:request_count counter');
     expect(prom).toMatch(new RegExp(`run_googleapis_com:request_count\\{[^}]*service_name="${name}"`));
   });

@@ -1,6 +1,8 @@
 /** `kumo run deploy NAME --source DIR | --image IMAGE [flags]`: upload, apply, watch, print the URL. */
 import { resolve } from 'node:path';
 import type { Operation } from '../../operations/operation.types.js';
+import type { IamPolicy } from '../../serving/control.js';
+import { withPublicAccess } from '../../serving/invoker-policy.js';
 import type { Service } from '../../serving/service.types.js';
 import { packSource } from '../../serving/source.pack.js';
 import { KumoError } from '../../shared/errors.js';
@@ -145,10 +147,8 @@ export async function deploy(ctx: Ctx): Promise<number> {
   const { service, operation } = await client.call<{ service: Service; operation?: Operation }>('PUT', `/api/services/${name}?region=${encodeURIComponent(region)}`, input);
   const allow = bool(a, 'allow-unauthenticated');
   if (allow !== undefined) {
-    const policy = await client.call<{ bindings: { role: string; members: string[] }[]; etag?: string }>('GET', `/api/services/${name}/iam`);
-    const others = policy.bindings.map((b) => (b.role === 'roles/run.invoker' ? { ...b, members: b.members.filter((m) => m !== 'allUsers') } : b)).filter((b) => b.members.length > 0);
-    const bindings = allow ? [...others.filter((b) => b.role !== 'roles/run.invoker'), { role: 'roles/run.invoker', members: [...(others.find((b) => b.role === 'roles/run.invoker')?.members ?? []), 'allUsers'] }] : others;
-    await client.call('PUT', `/api/services/${name}/iam`, { bindings, ...(policy.etag ? { etag: policy.etag } : {}) });
+    const policy = await client.call<IamPolicy>('GET', `/api/services/${name}/iam`);
+    await client.call('PUT', `/api/services/${name}/iam`, withPublicAccess(policy, allow));
     if (!quiet) ctx.out(`  ✓ Setting access policy (${allow ? 'public: anyone may call it' : 'private: callers need an identity token'})\n`);
   }
   if (!operation) {

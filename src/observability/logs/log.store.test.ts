@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../shared/clock.js';
 import { openDatabase } from '../../store/database.js';
 import type { LogEntry } from '../log.types.js';
-import { LogStore } from './log.store.js';
+import { LogStore, matches } from './log.store.js';
 
 function entry(service: string, timeMs: number, text: string, extra: Partial<LogEntry> = {}): LogEntry {
   return { insertId: `${timeMs}-${text}`, timestamp: new Date(timeMs).toISOString(), timeMs, severity: 'DEFAULT', kind: 'stdout', service, textPayload: text, ...extra };
@@ -18,6 +18,24 @@ describe('LogStore', () => {
     expect((await store.query({ service: 'a', limit: 10, severity: 'WARNING' })).map((e) => e.textPayload)).toEqual(['line 7']);
     expect(await store.query({ service: 'a', limit: 10, revision: 'a-2' })).toHaveLength(1);
     expect(await store.query({ service: 'a', limit: 100, sinceMs: 1_000_008 })).toHaveLength(2);
+    await store.close();
+  });
+
+  it('finds entries by text, ignoring case, in the store and in the tail filter alike', async () => {
+    const store = new LogStore({ db: openDatabase(':memory:'), clock: new FakeClock(0), retentionMs: 1e9 });
+    const entries = [
+      entry('a', 1, 'Connected to DB'),
+      entry('a', 2, 'quoted "db" name'),
+      entry('a', 3, 'nothing here'),
+      entry('a', 4, '', { textPayload: undefined, jsonPayload: { message: 'payment OK', user: 'Ann' } }),
+    ];
+    for (const e of entries) store.append(e);
+    const texts = async (text: string) => (await store.query({ service: 'a', limit: 10, text })).map((e) => e.timeMs);
+    expect(await texts('db')).toEqual([1, 2]);
+    expect(await texts('"DB"')).toEqual([2]);
+    expect(await texts('ann')).toEqual([4]);
+    expect(await texts('absent')).toEqual([]);
+    expect(entries.filter((e) => matches({ service: 'a', text: 'DB' }, e)).map((e) => e.timeMs)).toEqual([1, 2]);
     await store.close();
   });
 

@@ -26,6 +26,8 @@ export interface LogQuery {
   untilMs?: number;
   kinds?: LogKind[];
   trace?: string;
+  /** Entries whose text (payload, URL, labels: the whole entry) contains this, ignoring case. */
+  text?: string;
   /** The newest `limit` entries are returned, oldest first. */
   limit: number;
 }
@@ -49,6 +51,7 @@ export function matches(q: Omit<LogQuery, 'limit'>, e: LogEntry): boolean {
   if (q.untilMs !== undefined && e.timeMs > q.untilMs) return false;
   if (q.kinds && !q.kinds.includes(e.kind)) return false;
   if (q.trace && e.trace !== q.trace) return false;
+  if (q.text && !JSON.stringify(e).toLowerCase().includes(q.text.toLowerCase())) return false;
   return true;
 }
 
@@ -147,6 +150,11 @@ export class LogStore {
     if (q.trace) {
       where.push('trace = ?');
       args.push(q.trace);
+    }
+    if (q.text) {
+      // The stored JSON escapes some characters; search for the text as JSON spells it.
+      where.push('instr(lower(doc), ?) > 0');
+      args.push(JSON.stringify(q.text.toLowerCase()).slice(1, -1));
     }
     const rows = this.o.db
       .prepare(`SELECT id, time_ms, service, revision, kind, severity, trace, doc FROM logs WHERE ${where.join(' AND ')} ORDER BY time_ms DESC, id DESC LIMIT ?`)

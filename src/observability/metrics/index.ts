@@ -5,5 +5,5 @@ export { LATENCY_BOUNDS_MS, LATENCY_BUCKETS, bucketIndex, quantile } from './his
 export { MetricsRecorder, RevisionMetrics } from './recorder.js';
 export type { HostBudget, MetricPoint } from './recorder.js';
 export { DEFAULT_METRICS_RETENTION, METRICS_MIGRATIONS, MetricsStore } from './metrics.store.js';
-export type { MetricQuery, MetricQueryResult, MetricSeries, MetricValue, MetricsRetention } from './metrics.store.js';
+export type { MetricQuery, MetricQueryResult, MetricSeries, MetricValue, MetricsRetention, ServiceTotals } from './metrics.store.js';
 export { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from './prometheus.js';

@@ -13,6 +13,9 @@ import type { Database, Migration } from '../../store/database.js';
 import { migrate } from '../../store/database.js';
 import { METRIC_NAMES, isMetricName, metricDef } from './catalog.js';
 import type { MetricKind, MetricName } from './catalog.js';
+import type { MetricQuery, MetricQueryResult, MetricSeries, MetricValue } from './query.types.js';
+
+export type { MetricQuery, MetricQueryResult, MetricSeries, MetricValue } from './query.types.js';
 import { LATENCY_BUCKETS, decodeCounts, encodeCounts, mergeCounts, quantile } from './histogram.js';
 import type { MetricPoint } from './recorder.js';
 
@@ -47,50 +50,6 @@ const TABLE_SQL = (name: string): string => `CREATE TABLE ${name} (
 export const METRICS_MIGRATIONS: readonly Migration[] = [
   { id: 'metrics-001-points', sql: `${TABLE_SQL('metrics_fine')}\n${TABLE_SQL('metrics_coarse')}` },
 ];
-
-export interface MetricQuery {
-  /** Omit only for host metrics (`kumo/host/…`). */
-  service?: string;
-  revision?: string;
-  metric: string;
-  sinceMs: number;
-  untilMs: number;
-  /** Width of each returned point; rounded up to the stored resolution. Default: about 120 points. */
-  stepMs?: number;
-  /** One series per revision instead of the service's sum. */
-  groupByRevision?: boolean;
-}
-
-export interface MetricValue {
-  startMs: number;
-  endMs: number;
-  /** Counters: the increase in the step, and per second. */
-  value?: number;
-  rate?: number;
-  /** Gauges and distributions. */
-  mean?: number;
-  max?: number;
-  /** Distributions. */
-  count?: number;
-  p50?: number;
-  p95?: number;
-  p99?: number;
-}
-
-export interface MetricSeries {
-  labels: Record<string, string>;
-  points: MetricValue[];
-}
-
-export interface MetricQueryResult {
-  metric: MetricName;
-  kind: MetricKind;
-  unit: string;
-  stepMs: number;
-  /** The stored resolution the answer came from. */
-  resolutionMs: number;
-  series: MetricSeries[];
-}
 
 const MAX_POINTS = 2000;
 const PRUNE_EVERY_MS = 60_000;
@@ -175,6 +134,37 @@ export class MetricsStore {
     this.db.prepare('DELETE FROM metrics_coarse WHERE t_ms < ?').run(nowMs - this.retention.coarseKeepMs);
   }
 
+  /**
+   * One counter summed per service and step, for every service at once (the services list's
+   * sparklines and request rates): one scan of the fine table instead of a query per service.
+   */
+  serviceTotals(metric: MetricName, sinceMs: number, untilMs: number, stepMs: number): ServiceTotals {
+    const def = metricDef(metric);
+    const fine = this.retention.fineStepMs;
+    const violations: FieldViolation[] = [];
+    if (def.kind !== 'counter' || def.host) violations.push({ field: 'metric', description: `"${metric}" is not a per-revision counter` });
+    if (!(stepMs >= fine && stepMs % fine === 0)) violations.push({ field: 'step', description: `must be a multiple of ${fine / 1000}s` });
+    if (!(untilMs > sinceMs) || (untilMs - sinceMs) / stepMs > MAX_POINTS) violations.push({ field: 'since', description: `must be before until, at most ${MAX_POINTS} steps` });
+    if (sinceMs < this.clock.now() - this.retention.fineKeepMs) violations.push({ field: 'since', description: `must be within the last ${this.retention.fineKeepMs / 60_000} minutes` });
+    if (violations.length > 0) throw invalidArgument(violations);
+    const startMs = Math.floor(sinceMs / stepMs) * stepMs;
+    const steps = Math.ceil((untilMs - startMs) / stepMs);
+    const rows = this.db
+      .prepare('SELECT service, t_ms AS t, SUM(sum) AS total FROM metrics_fine WHERE metric = ? AND t_ms >= ? AND t_ms < ? GROUP BY service, t_ms')
+      .all(metric, startMs, untilMs) as { service: string; t: number; total: number }[];
+    const services = new Map<string, number[]>();
+    for (const r of rows) {
+      let series = services.get(r.service);
+      if (!series) {
+        series = new Array<number>(steps).fill(0);
+        services.set(r.service, series);
+      }
+      const i = Math.floor((r.t - startMs) / stepMs);
+      if (i >= 0 && i < steps) series[i] = (series[i] ?? 0) + r.total;
+    }
+    return { metric, startMs, stepMs, steps, services };
+  }
+
   query(q: MetricQuery): MetricQueryResult {
     const violations: FieldViolation[] = [];
     const metricOk = typeof q.metric === 'string' && isMetricName(q.metric);
@@ -252,6 +242,16 @@ export class MetricsStore {
     out.sort((a, b) => JSON.stringify(a.labels).localeCompare(JSON.stringify(b.labels)));
     return { metric, kind: def.kind, unit: def.unit, stepMs, resolutionMs, series: out };
   }
+}
+
+export interface ServiceTotals {
+  metric: MetricName;
+  /** The first step's start; step i covers [startMs + i·stepMs, startMs + (i+1)·stepMs). */
+  startMs: number;
+  stepMs: number;
+  steps: number;
+  /** Per service: the counter's increase in each step (all revisions and labels summed). */
+  services: Map<string, number[]>;
 }
 
 function valueOf(kind: MetricKind, t: number, stepMs: number, acc: Acc): MetricValue {

@@ -102,6 +102,28 @@ describe('metrics recorder and store (real SQLite file)', () => {
     ]);
   });
 
+  it('sums a counter per service and step for every service in one scan', () => {
+    const rec = new MetricsRecorder(T);
+    const a1 = rec.revision('a', 'a-00001');
+    const a2 = rec.revision('a', 'a-00002');
+    const b = rec.revision('b', 'b-00001');
+    for (let i = 0; i < 5; i++) rec.recordRequest(a1, 200, 1, 0, 0);
+    for (let i = 0; i < 2; i++) rec.recordRequest(a2, 500, 1, 0, 0);
+    clock.advance(10_000);
+    store.write(rec.roll(clock.now()));
+    rec.recordRequest(b, 200, 1, 0, 0);
+    clock.advance(60_000);
+    store.write(rec.roll(clock.now()));
+    const t = store.serviceTotals('request_count', T, T + 120_000, 60_000);
+    expect({ startMs: t.startMs, steps: t.steps }).toEqual({ startMs: Math.floor(T / 60_000) * 60_000, steps: Math.ceil((T + 120_000 - Math.floor(T / 60_000) * 60_000) / 60_000) });
+    const sum = (xs: number[] | undefined) => (xs ?? []).reduce((x, y) => x + y, 0);
+    expect(sum(t.services.get('a'))).toBe(7);
+    expect(sum(t.services.get('b'))).toBe(1);
+    expect(t.services.get('a')?.indexOf(7)).toBe(Math.floor((T - t.startMs) / 60_000));
+    expect(() => store.serviceTotals('request_latencies', T, T + 60_000, 60_000)).toThrow(/metric/);
+    expect(() => store.serviceTotals('request_count', T, T + 60_000, 15_000)).toThrow(/step/);
+  });
+
   it('rolls 10 s points up into 5 min points and keeps those after the fine ones expire', () => {
     const rec = new MetricsRecorder(T);
     const r1 = rec.revision('hello', 'hello-00001');

@@ -39,6 +39,19 @@ export interface UsageAggregate {
   requests: number;
 }
 
+const DAY_MS = 86_400_000;
+
+export interface DailyUsage {
+  service: string;
+  mode: BillingMode;
+  /** UTC day, `YYYY-MM-DD`. */
+  day: string;
+  billableMs: number;
+  vcpuSeconds: number;
+  gibSeconds: number;
+  requests: number;
+}
+
 export function monthOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 7);
 }
@@ -88,6 +101,18 @@ export class BillingStore {
         });
       }
     })(records);
+  }
+
+  /** Usage per service, mode and UTC day for minutes in [sinceMs, untilMs): the report's chart. */
+  daily(sinceMs: number, untilMs: number): DailyUsage[] {
+    const rows = this.db
+      .prepare(
+        `SELECT service, mode, (minute_ms / ${DAY_MS}) * ${DAY_MS} AS dayMs, SUM(billable_ms) AS billableMs,
+                SUM(vcpu_seconds) AS vcpuSeconds, SUM(gib_seconds) AS gibSeconds, SUM(requests) AS requests
+         FROM billing_usage WHERE minute_ms >= ? AND minute_ms < ? GROUP BY service, mode, dayMs ORDER BY dayMs, service`,
+      )
+      .all(sinceMs, untilMs) as (Omit<DailyUsage, 'day'> & { dayMs: number })[];
+    return rows.map(({ dayMs, ...r }) => ({ ...r, day: new Date(dayMs).toISOString().slice(0, 10) }));
   }
 
   /** Usage per service, revision, mode and month for minutes in [sinceMs, untilMs). */

@@ -95,6 +95,16 @@ describe('BillingStore and billingReport (real SQLite file)', () => {
     expect(onlyB.revisions).toHaveLength(1);
     expect(onlyB.total.freeTierCredit).toBeCloseTo(0.106, 9);
     expect(onlyB.services[0]).toMatchObject({ service: 'b', requests: 1_000_000 });
+
+    // By day, at list price: the flushes ending at midnight on March 15 count in March 14's last minute.
+    expect(r.days.map((d) => [d.day, d.service])).toEqual([
+      ['2025-03-14', 'a'],
+      ['2025-03-14', 'b'],
+      ['2025-03-14', 'c'],
+    ]);
+    expect(r.days[0]?.cost).toBeCloseTo(0.497, 9);
+    expect(r.days[2]?.cost).toBeCloseTo(0.0018, 9);
+    expect(onlyB.days).toEqual([{ day: '2025-03-14', service: 'b', billableSeconds: 1000, vcpuSeconds: 1000, gibSeconds: 0, requests: 1_000_000, cost: expect.closeTo(0.424, 9) as number }]);
   });
 
   it('rejects a bad query with every field named', () => {

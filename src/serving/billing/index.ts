@@ -5,10 +5,11 @@ export { CLOUD_RUN_TIER1_PRICING, costOf, freeTierCover, parsePricingTable, pric
 export type { FreeTier, PricingTable, UnitPrices, UsageTotals } from './pricing.js';
 export { readPricingFile } from './pricing.file.js';
 export { BILLING_MIGRATIONS, BillingStore, monthOf, monthStartMs } from './billing.store.js';
-export type { UsageAggregate } from './billing.store.js';
-export { billingReport, buildBillingReport, validateReportQuery } from './report.js';
+export type { DailyUsage, UsageAggregate } from './billing.store.js';
+export { billingReport, buildBillingReport, dailyLines, validateReportQuery } from './report.js';
 export type {
   BillingReport,
+  BillingDayLine,
   BillingReportQuery,
   BillingRevisionLine,
   BillingServiceLine,

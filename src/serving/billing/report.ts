@@ -6,7 +6,7 @@
  */
 import { invalidArgument } from '../../shared/errors.js';
 import type { FieldViolation } from '../../shared/errors.js';
-import type { BillingStore, UsageAggregate } from './billing.store.js';
+import type { BillingStore, DailyUsage, UsageAggregate } from './billing.store.js';
 import { monthStartMs } from './billing.store.js';
 import type { BillingMode } from './meter.js';
 import { CLOUD_RUN_TIER1_PRICING, costOf, freeTierCover, pricesFor } from './pricing.js';
@@ -46,6 +46,17 @@ export interface FreeTierUse {
   allowance: UsageTotals;
 }
 
+/** One service's use on one UTC day, at list price (the free tier applies per month, in `freeTier`). */
+export interface BillingDayLine {
+  day: string;
+  service: string;
+  billableSeconds: number;
+  vcpuSeconds: number;
+  gibSeconds: number;
+  requests: number;
+  cost: number;
+}
+
 export interface BillingReport {
   currency: string;
   sinceMs: number;
@@ -55,6 +66,8 @@ export interface BillingReport {
   services: BillingServiceLine[];
   total: BillingUsage;
   freeTier: FreeTierUse[];
+  /** Use and list-price cost by day and service (for a chart); days with no use are left out. */
+  days: BillingDayLine[];
 }
 
 function emptyUsage(): BillingUsage {
@@ -172,7 +185,25 @@ export function buildBillingReport(
     services: [...services.values()],
     total,
     freeTier,
+    days: [],
   };
+}
+
+/** Days summed over billing modes, priced at list price. Pure. */
+export function dailyLines(rows: readonly DailyUsage[], pricing: PricingTable, service?: string): BillingDayLine[] {
+  const out = new Map<string, BillingDayLine>();
+  for (const r of rows) {
+    if (service !== undefined && r.service !== service) continue;
+    const key = `${r.day}\u0000${r.service}`;
+    const line = out.get(key) ?? { day: r.day, service: r.service, billableSeconds: 0, vcpuSeconds: 0, gibSeconds: 0, requests: 0, cost: 0 };
+    line.billableSeconds += r.billableMs / 1000;
+    line.vcpuSeconds += r.vcpuSeconds;
+    line.gibSeconds += r.gibSeconds;
+    line.requests += r.requests;
+    line.cost += costOf(r, pricesFor(pricing, r.mode).prices);
+    out.set(key, line);
+  }
+  return [...out.values()].sort((a, b) => a.day.localeCompare(b.day) || a.service.localeCompare(b.service));
 }
 
 /** The report from stored usage; throws INVALID_ARGUMENT for a bad query. */
@@ -184,5 +215,5 @@ export function billingReport(
   validateReportQuery(query);
   const inRange = store.aggregate(query.sinceMs, query.untilMs);
   const before = store.aggregate(monthStartMs(query.sinceMs), query.sinceMs);
-  return buildBillingReport(query, inRange, before, pricing);
+  return { ...buildBillingReport(query, inRange, before, pricing), days: dailyLines(store.daily(query.sinceMs, query.untilMs), pricing, query.service) };
 }

@@ -166,6 +166,26 @@ export class Dispatchers {
     return this.pools.entries();
   }
 
+  /** Instances right now, by service: ready and serving, ready and idle (frozen included), starting. */
+  instanceCounts(): Map<string, { active: number; idle: number; starting: number }> {
+    const out = new Map<string, { active: number; idle: number; starting: number }>();
+    for (const pool of this.pools.values()) {
+      let c = out.get(pool.service);
+      if (!c) {
+        c = { active: 0, idle: 0, starting: 0 };
+        out.set(pool.service, c);
+      }
+      for (const s of pool.instances) {
+        if (s.state === 'starting') c.starting++;
+        else if (s.state === 'ready') {
+          if (s.inFlight > 0) c.active++;
+          else c.idle++;
+        }
+      }
+    }
+    return out;
+  }
+
   async closePool(revision: string): Promise<void> {
     const p = this.pools.get(revision);
     if (!p) return;
